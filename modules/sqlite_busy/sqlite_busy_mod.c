@@ -1,0 +1,148 @@
+/*
+ * sqlite_busy module: a bounded busy handler for every SQLite connection.
+ *
+ * Kamailio 5.6's db_sqlite opens its connections without a busy timeout, so
+ * a statement that meets another process's write lock fails at once with
+ * "database is locked" and the write is lost. This module registers an
+ * SQLite auto-extension, which SQLite runs on every connection the process
+ * opens afterwards, db_sqlite's included, and installs a busy handler that
+ * retries for at most `busy_timeout` milliseconds. It is registered in
+ * mod_register, i.e. while the configuration is parsed and before any module
+ * opens a database, whatever the loadmodule order.
+ */
+#include <unistd.h>
+#include <sqlite3.h>
+
+#include "core/sr_module.h"
+#include "core/dprint.h"
+#include "core/counters.h"
+#include "core/rpc.h"
+#include "core/rpc_lookup.h"
+
+#include "busy_wait.h"
+
+MODULE_VERSION
+
+static int _sqlite_busy_timeout = 5000;
+static int _sqlite_busy_registered = 0;
+
+static stat_var *_sqlite_busy_waits = NULL;
+static stat_var *_sqlite_busy_timeouts = NULL;
+static stat_var *_sqlite_busy_connections = NULL;
+
+static int mod_init(void);
+
+static int sqlite_busy_handler(void *arg, int count)
+{
+	int delay;
+
+	if(count == 0 && _sqlite_busy_waits)
+		update_stat(_sqlite_busy_waits, 1);
+	delay = sqlite_busy_delay(count, _sqlite_busy_timeout);
+	if(delay <= 0) {
+		if(_sqlite_busy_timeouts)
+			update_stat(_sqlite_busy_timeouts, 1);
+		LM_ERR("SQLite database still locked after %d ms (busy_timeout):"
+			   " the statement fails\n",
+				sqlite_busy_waited(count, _sqlite_busy_timeout));
+		return 0;
+	}
+	usleep(delay * 1000);
+	return 1;
+}
+
+static int sqlite_busy_on_open(
+		sqlite3 *db, char **err, const struct sqlite3_api_routines *api)
+{
+	sqlite3_busy_handler(db, sqlite_busy_handler, NULL);
+	if(_sqlite_busy_connections)
+		update_stat(_sqlite_busy_connections, 1);
+	LM_DBG("busy handler set on SQLite connection %p\n", (void *)db);
+	return SQLITE_OK;
+}
+
+static void sqlite_busy_rpc_show(rpc_t *rpc, void *ctx)
+{
+	void *th;
+
+	if(rpc->add(ctx, "{", &th) < 0) {
+		rpc->fault(ctx, 500, "Internal error creating reply");
+		return;
+	}
+	rpc->struct_add(th, "dddd", "busy_timeout", _sqlite_busy_timeout,
+			"waits", (int)get_stat_val(_sqlite_busy_waits), "timeouts",
+			(int)get_stat_val(_sqlite_busy_timeouts), "connections",
+			(int)get_stat_val(_sqlite_busy_connections));
+}
+
+static const char *sqlite_busy_rpc_show_doc[2] = {
+		"Show the busy timeout and how often statements waited or gave up.",
+		0};
+
+/* clang-format off */
+static param_export_t params[] = {
+	{"busy_timeout", PARAM_INT, &_sqlite_busy_timeout},
+	{0, 0, 0}
+};
+
+static rpc_export_t rpc_cmds[] = {
+	{"sqlite_busy.show", sqlite_busy_rpc_show, sqlite_busy_rpc_show_doc, 0},
+	{0, 0, 0, 0}
+};
+
+static stat_export_t mod_stats[] = {
+	{"busy_waits", 0, &_sqlite_busy_waits},
+	{"busy_timeouts", 0, &_sqlite_busy_timeouts},
+	{"connections", 0, &_sqlite_busy_connections},
+	{0, 0, 0}
+};
+
+struct module_exports exports = {
+	"sqlite_busy",   /* module name */
+	DEFAULT_DLFLAGS, /* dlopen flags */
+	0,               /* cmd (cfg function) exports */
+	params,          /* param exports */
+	0,               /* RPC method exports */
+	0,               /* pseudo-variables exports */
+	0,               /* response handling function */
+	mod_init,        /* module init function */
+	0,               /* per-child init function */
+	0                /* module destroy function */
+};
+/* clang-format on */
+
+int mod_register(char *path, int *dlflags, void *p1, void *p2)
+{
+	if(sqlite3_auto_extension((void (*)(void))sqlite_busy_on_open)
+			!= SQLITE_OK) {
+		LM_ERR("cannot register the SQLite auto-extension\n");
+		return -1;
+	}
+	_sqlite_busy_registered = 1;
+	return 0;
+}
+
+static int mod_init(void)
+{
+	if(_sqlite_busy_timeout < 0 || _sqlite_busy_timeout > 60000) {
+		LM_ERR("modparam busy_timeout must be 0..60000 ms, not %d\n",
+				_sqlite_busy_timeout);
+		return -1;
+	}
+	if(!_sqlite_busy_registered) {
+		LM_ERR("SQLite auto-extension not registered\n");
+		return -1;
+	}
+	if(register_module_stats(exports.name, mod_stats) != 0) {
+		LM_ERR("cannot register statistics\n");
+		return -1;
+	}
+	if(rpc_register_array(rpc_cmds) != 0) {
+		LM_ERR("cannot register RPC commands\n");
+		return -1;
+	}
+	LM_INFO("SQLite connections wait up to %d ms on a locked database"
+			" (SQLite %s)\n",
+			_sqlite_busy_timeout, sqlite3_libversion());
+	return 0;
+}

@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# Create a run folder for both roles: a demo CA and certificates, one SQLite
+# file per role with Kamailio's own schema, the demo users, alice's
+# pres-rules and each role's tls.cfg. Leaves an existing folder alone.
+#
+#   scripts/provision.sh RUN_DIR
+# Environment: PCSCF_IP, PS_IP, XCAP_PORT (as for scripts/role.sh).
+set -euo pipefail
+
+run=${1:?usage: provision.sh RUN_DIR}
+top=$(cd "$(dirname "$0")/.." && pwd)
+: "${PCSCF_IP:=127.0.0.10}" "${PS_IP:=127.0.0.20}" "${XCAP_PORT:=5443}"
+domain=example.com
+schema=/usr/share/kamailio/db_sqlite
+
+if [ -f "$run/.provisioned" ]; then
+	exit 0
+fi
+mkdir -p "$run"
+run=$(cd "$run" && pwd)
+umask 077
+mkdir -p "$run/certs" "$run/pcscf" "$run/ps"
+certs="$run/certs"
+
+# ---- certificates -------------------------------------------------------
+ossl() { openssl "$@" 2>>"$certs/openssl.log" >/dev/null; }
+ossl req -x509 -newkey rsa:2048 -nodes -days 825 -keyout "$certs/ca.key" \
+	-out "$certs/ca.pem" -subj "/O=presence-security demo/CN=Demo CA" \
+	-addext "basicConstraints=critical,CA:TRUE" \
+	-addext "keyUsage=critical,keyCertSign,cRLSign"
+
+# issue NAME SUBJECT_CN SAN KEY_USAGE EXT_KEY_USAGE
+issue() {
+	local name=$1 cn=$2 san=$3 ku=$4 eku=$5
+	ossl req -newkey rsa:2048 -nodes -keyout "$certs/$name.key" \
+		-out "$certs/$name.csr" -subj "/O=presence-security demo/CN=$cn"
+	printf 'basicConstraints=CA:FALSE\nsubjectAltName=%s\nkeyUsage=critical,%s\nextendedKeyUsage=%s\n' \
+		"$san" "$ku" "$eku" >"$certs/$name.ext"
+	ossl x509 -req -in "$certs/$name.csr" -CA "$certs/ca.pem" \
+		-CAkey "$certs/ca.key" -CAcreateserial -days 825 -sha256 \
+		-extfile "$certs/$name.ext" -out "$certs/$name.pem"
+	rm -f "$certs/$name.csr" "$certs/$name.ext"
+}
+srv_ku="digitalSignature,keyEncipherment"
+issue pcscf "pcscf.$domain" "DNS:pcscf.$domain,IP:$PCSCF_IP" "$srv_ku" "serverAuth,clientAuth"
+issue ps "ps.$domain" "DNS:ps.$domain,IP:$PS_IP,URI:sip:ps.$domain" "$srv_ku" "serverAuth,clientAuth,emailProtection"
+issue xcap "xcap.$domain" "DNS:xcap.$domain,IP:$PS_IP" "$srv_ku" "serverAuth"
+
+users=$(grep -v '^#' "$top/etc/demo/users" | awk 'NF == 2')
+while read -r user pass; do
+	issue "$user" "$user@$domain" "URI:sip:$user@$domain,email:$user@$domain" \
+		"digitalSignature,keyEncipherment" "clientAuth,emailProtection"
+done <<<"$users"
+
+# ---- databases ----------------------------------------------------------
+sqlq() { printf '%s' "$1" | sed "s/'/''/g"; }
+users_sql() {
+	while read -r user pass; do
+		ha1=$(printf '%s' "$user:$domain:$pass" | md5sum | cut -d' ' -f1)
+		ha1b=$(printf '%s' "$user@$domain:$domain:$pass" | md5sum | cut -d' ' -f1)
+		echo "INSERT INTO subscriber (username, domain, password, ha1, ha1b) VALUES ('$user', '$domain', '$pass', '$ha1', '$ha1b');"
+	done <<<"$users"
+}
+mkdb() {
+	local db=$1
+	shift
+	{
+		# WAL: readers never block the one writer, nor the writer them
+		echo "PRAGMA journal_mode=WAL;"
+		for t in "$@"; do cat "$schema/$t-create.sql"; done
+		users_sql
+	} | sqlite3 -batch -bail "$db" >/dev/null
+}
+mkdb "$run/pcscf/pcscf.db" standard auth_db registrar usrloc
+mkdb "$run/ps/ps.db" standard auth_db presence
+rules=$(sqlq "$(cat "$top/etc/demo/alice-pres-rules.xml")")
+sqlite3 -batch -bail "$run/ps/ps.db" \
+	"INSERT INTO xcap (username, domain, doc, doc_type, etag, source, doc_uri, port)
+	 VALUES ('alice', '$domain', '$rules', 2, 'demo-1', 1,
+	 '/xcap-root/pres-rules/users/sip:alice@$domain/index', 0);"
+
+# ---- TLS ----------------------------------------------------------------
+cat >"$run/pcscf/tls.cfg" <<TLS
+[server:default]
+method = TLSv1.2+
+verify_certificate = no
+require_certificate = no
+private_key = $certs/pcscf.key
+certificate = $certs/pcscf.pem
+ca_list = $certs/ca.pem
+
+[client:default]
+method = TLSv1.2+
+verify_certificate = yes
+require_certificate = yes
+ca_list = $certs/ca.pem
+TLS
+cat >"$run/ps/tls.cfg" <<TLS
+[server:default]
+method = TLSv1.2+
+verify_certificate = no
+require_certificate = no
+private_key = $certs/ps.key
+certificate = $certs/ps.pem
+ca_list = $certs/ca.pem
+
+# Ut interface: its own profile and certificate
+[server:$PS_IP:$XCAP_PORT]
+method = TLSv1.2+
+verify_certificate = no
+require_certificate = no
+private_key = $certs/xcap.key
+certificate = $certs/xcap.pem
+ca_list = $certs/ca.pem
+
+[client:default]
+method = TLSv1.2+
+verify_certificate = yes
+require_certificate = yes
+ca_list = $certs/ca.pem
+TLS
+
+touch "$run/.provisioned"
+echo "provision: run folder ready in $run"

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Start or check one Kamailio role of the project's routing script.
+#
+#   scripts/role.sh ROLE ACTION RUN_DIR
+#     ROLE    pcscf | ps
+#     ACTION  check   kamailio -c with the same defines as a real start
+#             run     start in the foreground (-DD -E), exec'ed
+#     RUN_DIR a folder made by scripts/provision.sh
+#
+# Addresses and ports come from the environment, with the demo defaults:
+#   PCSCF_IP=127.0.0.10 PS_IP=127.0.0.20 SIP_PORT=5060 TLS_PORT=5061
+#   XCAP_PORT=5443 LOG_LEVEL=2 SHM_MB=64 PKG_MB=8 KAMAILIO=kamailio
+# EXTRA_DEFINES may add more -A arguments (space separated NAME=value).
+set -euo pipefail
+
+role=${1:?usage: role.sh pcscf|ps check|run RUN_DIR}
+action=${2:?usage: role.sh pcscf|ps check|run RUN_DIR}
+run=${3:?usage: role.sh pcscf|ps check|run RUN_DIR}
+top=$(cd "$(dirname "$0")/.." && pwd)
+run=$(cd "$run" && pwd)
+
+case "$role" in pcscf | ps) ;; *) echo "role.sh: unknown role '$role'" >&2; exit 2 ;; esac
+
+: "${PCSCF_IP:=127.0.0.10}" "${PS_IP:=127.0.0.20}"
+: "${SIP_PORT:=5060}" "${TLS_PORT:=5061}" "${XCAP_PORT:=5443}"
+: "${LOG_LEVEL:=2}" "${SHM_MB:=64}" "${PKG_MB:=8}" "${KAMAILIO:=kamailio}"
+
+dir="$run/$role"
+[ -f "$dir/$role.db" ] || { echo "role.sh: $dir/$role.db missing; run scripts/provision.sh $run" >&2; exit 1; }
+
+multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || echo x86_64-linux-gnu)
+mpath="$top/build/modules:/usr/lib/$multiarch/kamailio/modules"
+
+args=(-f "$top/etc/$role.cfg" -Y "$dir" -m "$SHM_MB" -M "$PKG_MB"
+	-A "PCSCF_IP=$PCSCF_IP" -A "PS_IP=$PS_IP"
+	-A "PCSCF_ADDR=\"$PCSCF_IP\"" -A "PS_ADDR=\"$PS_IP\""
+	-A "PS_URI=\"sip:$PS_IP:$SIP_PORT\""
+	-A "SIP_PORT=$SIP_PORT" -A "TLS_PORT=$TLS_PORT"
+	-A "XCAP_PORT=$XCAP_PORT" -A "XCAP_PORT_STR=\"$XCAP_PORT\""
+	-A "LOG_LEVEL=$LOG_LEVEL"
+	-A "MPATH=\"$mpath\""
+	-A "DB_URL=\"sqlite://$dir/$role.db\""
+	-A "TLS_CFG=\"$dir/tls.cfg\""
+	-A "CTL_SOCK=\"unix:$dir/kamailio_ctl\"")
+for d in ${EXTRA_DEFINES:-}; do
+	args+=(-A "$d")
+done
+
+case "$action" in
+check)
+	exec "$KAMAILIO" -c "${args[@]}"
+	;;
+run)
+	exec "$KAMAILIO" -DD -E -P "$dir/kamailio.pid" "${args[@]}"
+	;;
+*)
+	echo "role.sh: unknown action '$action'" >&2
+	exit 2
+	;;
+esac

@@ -1,0 +1,255 @@
+"""End-to-end harness: the real routing script, both roles on loopback.
+
+The suite uses its own loopback addresses (127.0.1.x) so that it never
+collides with `make run` (127.0.0.x). Every process it starts is stopped by
+its PID; waits are on ports and replies, bounded in time.
+"""
+import os
+import re
+import signal
+import socket
+import sqlite3
+import ssl
+import subprocess
+import time
+import uuid
+
+TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+SIPP_DIR = os.path.join(TOP, "test", "sipp")
+DOMAIN = "example.com"
+
+PCSCF_IP = os.environ.get("TEST_PCSCF_IP", "127.0.1.10")
+PS_IP = os.environ.get("TEST_PS_IP", "127.0.1.20")
+SIP_PORT, TLS_PORT, XCAP_PORT = 5060, 5061, 5443
+UA_IP = {"alice": "127.0.1.31", "bob": "127.0.1.32", "carol": "127.0.1.33",
+         "mallory": "127.0.1.66"}
+
+
+def read_users():
+    users = {}
+    with open(os.path.join(TOP, "etc", "demo", "users")) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) == 2 and not line.startswith("#"):
+                users[parts[0]] = parts[1]
+    return users
+
+
+USERS = read_users()
+
+
+def wait_tcp(ip, port, deadline):
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection((ip, port), timeout=0.5).close()
+            return True
+        except OSError:
+            time.sleep(0.1)
+    return False
+
+
+def udp_request(ip, port, data, src_ip, timeout=2.0):
+    """Send one datagram from src_ip, return the first reply or None."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.bind((src_ip, 0))
+        s.settimeout(timeout)
+        s.sendto(data, (ip, port))
+        try:
+            return s.recvfrom(65535)[0]
+        except socket.timeout:
+            return None
+    finally:
+        s.close()
+
+
+def options(dst_ip, src_ip, port=SIP_PORT, timeout=2.0):
+    """A valid out-of-dialog OPTIONS to the server itself; returns the reply."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((src_ip, 0))
+    sport = s.getsockname()[1]
+    cid = uuid.uuid4().hex
+    msg = (f"OPTIONS sip:{dst_ip}:{port} SIP/2.0\r\n"
+           f"Via: SIP/2.0/UDP {src_ip}:{sport};branch=z9hG4bK{cid[:12]}\r\n"
+           f"From: <sip:probe@{DOMAIN}>;tag={cid[:8]}\r\n"
+           f"To: <sip:{dst_ip}:{port}>\r\n"
+           f"Call-ID: {cid}\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\n"
+           f"Content-Length: 0\r\n\r\n").encode()
+    s.settimeout(timeout)
+    try:
+        s.sendto(msg, (dst_ip, port))
+        return s.recvfrom(65535)[0]
+    except socket.timeout:
+        return None
+    finally:
+        s.close()
+
+
+def status_code(reply):
+    if not reply:
+        return None
+    m = re.match(rb"SIP/2\.0 (\d{3}) ", reply)
+    return int(m.group(1)) if m else None
+
+
+class Role:
+    def __init__(self, name, run_dir, env):
+        self.name, self.run_dir, self.env = name, run_dir, env
+        self.log_path = os.path.join(run_dir, name, "kamailio.log")
+        self.proc = None
+
+    def start(self):
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            [os.path.join(TOP, "scripts", "role.sh"), self.name, "run",
+             self.run_dir], stdout=self.log, stderr=subprocess.STDOUT,
+            env=self.env, start_new_session=True)
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, timeout=10):
+        if not self.proc:
+            return
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
+        self.log.close()
+        self.proc = None
+
+    def log_text(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def wait_log(self, pattern, timeout=5.0, start=0):
+        """Wait for a log line matching pattern after offset start."""
+        rx = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            text = self.log_text()[start:]
+            if rx.search(text):
+                return True
+            time.sleep(0.1)
+        return False
+
+
+class System:
+    """Both roles of the routing script, provisioned in a fresh folder."""
+
+    def __init__(self, run_dir):
+        self.run_dir = run_dir
+        self.env = dict(os.environ, PCSCF_IP=PCSCF_IP, PS_IP=PS_IP,
+                        SIP_PORT=str(SIP_PORT), TLS_PORT=str(TLS_PORT),
+                        XCAP_PORT=str(XCAP_PORT), LOG_LEVEL="2")
+        self.pcscf = Role("pcscf", run_dir, self.env)
+        self.ps = Role("ps", run_dir, self.env)
+
+    def provision(self):
+        subprocess.run(["rm", "-rf", self.run_dir], check=True)
+        subprocess.run([os.path.join(TOP, "scripts", "provision.sh"),
+                        self.run_dir], check=True, env=self.env,
+                       stdout=subprocess.DEVNULL)
+
+    def start(self, timeout=20):
+        for role in (self.pcscf, self.ps):
+            role.start()
+        deadline = time.monotonic() + timeout
+        for ip, port in ((PCSCF_IP, SIP_PORT), (PS_IP, SIP_PORT),
+                         (PS_IP, XCAP_PORT), (PCSCF_IP, TLS_PORT)):
+            if not wait_tcp(ip, port, deadline):
+                raise RuntimeError(f"{ip}:{port} did not open; see logs in {self.run_dir}")
+        for ip in (PCSCF_IP, PS_IP):
+            while status_code(options(ip, "127.0.1.99", timeout=0.5)) != 200:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{ip} does not answer OPTIONS")
+
+    def stop(self):
+        for role in (self.ps, self.pcscf):
+            role.stop()
+
+    @property
+    def ca(self):
+        return os.path.join(self.run_dir, "certs", "ca.pem")
+
+    def ps_db(self):
+        return sqlite3.connect(os.path.join(self.run_dir, "ps", "ps.db"),
+                               timeout=5)
+
+    def set_pres_rules(self, user, xml):
+        """Write a presentity's pres-rules straight into the PS's xcap
+        table (tests that exercise the Ut interface use HTTPS instead)."""
+        uri = f"/xcap-root/pres-rules/users/sip:{user}@{DOMAIN}/index"
+        db = self.ps_db()
+        with db:
+            db.execute("DELETE FROM xcap WHERE doc_uri = ?", (uri,))
+            db.execute(
+                "INSERT INTO xcap (username, domain, doc, doc_type, etag,"
+                " source, doc_uri, port) VALUES (?, ?, ?, 2, ?, 1, ?, 0)",
+                (user, DOMAIN, xml.encode(), uuid.uuid4().hex, uri))
+        db.close()
+
+
+class SippResult:
+    def __init__(self, rc, messages, stderr):
+        self.rc, self.messages, self.stderr = rc, messages, stderr
+
+    def received(self):
+        return [m for d, m in self.messages if d == "received"]
+
+    def sent(self):
+        return [m for d, m in self.messages if d == "sent"]
+
+
+def parse_sipp_messages(text):
+    """Split SIPp's -trace_msg file into (direction, message) pairs."""
+    out = []
+    for block in re.split(r"^-{20,} [^\n]*\n", text, flags=re.M):
+        head, _, msg = block.partition("\n")
+        m = re.search(r"message (sent|received)", head)
+        if m:
+            out.append((m.group(1), msg.strip("\n").replace("\r\n", "\n")))
+    return out
+
+
+def sipp(scenario, user, tmp_path, keys=None, auth=None, transport="u1",
+         remote=None, timeout=10, extra=()):
+    """Run one SIPp call of test/sipp/<scenario>.xml as `user` from her own
+    loopback address; returns its exit code and the messages on the wire."""
+    remote = remote or f"{PCSCF_IP}:{SIP_PORT}"
+    msg_file = os.path.join(str(tmp_path), f"{scenario}-{user}-{uuid.uuid4().hex[:6]}.log")
+    cmd = ["sipp", "-sf", os.path.join(SIPP_DIR, scenario + ".xml"),
+           "-i", UA_IP[user], "-bind_local", "-s", user,
+           "-t", transport, "-nostdin", "-timeout", f"{timeout}s",
+           "-timeout_error", "-trace_msg", "-message_file", msg_file,
+           "-max_recv_loops", "1000"]
+    if "-m" not in extra:
+        cmd += ["-m", "1"]
+    if auth:
+        cmd += ["-au", auth[0], "-ap", auth[1]]
+    for k, v in (keys or {}).items():
+        cmd += ["-key", k, v]
+    cmd += list(extra)
+    cmd.append(remote)
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=timeout + 15, cwd=str(tmp_path))
+    text = ""
+    if os.path.exists(msg_file):
+        with open(msg_file, errors="replace") as f:
+            text = f.read()
+    return SippResult(p.returncode, parse_sipp_messages(text),
+                      p.stderr.decode(errors="replace"))
+
+
+def register(user, tmp_path):
+    r = sipp("register", user, tmp_path, auth=(user, USERS[user]))
+    assert r.rc == 0, f"REGISTER of {user} failed (sipp rc {r.rc}): {r.stderr}"
+    return r
+
+
+def tls_client_context(ca):
+    """Verifies the server's chain to the demo CA and its IP SAN."""
+    return ssl.create_default_context(cafile=ca)
