@@ -11,6 +11,7 @@
 #   PCSCF_IP=127.0.0.10 PS_IP=127.0.0.20 SIP_PORT=5060 TLS_PORT=5061
 #   XCAP_PORT=5443 LOG_LEVEL=2 SHM_MB=64 PKG_MB=8 KAMAILIO=kamailio
 # EXTRA_DEFINES may add more -A arguments (space separated NAME=value).
+# KAMAILIO_WRAPPER runs kamailio under a tool, e.g. "valgrind --tool=callgrind".
 set -euo pipefail
 
 role=${1:?usage: role.sh pcscf|ps check|run RUN_DIR}
@@ -51,7 +52,8 @@ check)
 	exec "$KAMAILIO" -c "${args[@]}"
 	;;
 run)
-	exec "$KAMAILIO" -DD -E -P "$dir/kamailio.pid" "${args[@]}"
+	# shellcheck disable=SC2086 # the wrapper is a command line
+	exec ${KAMAILIO_WRAPPER:-} "$KAMAILIO" -DD -E -P "$dir/kamailio.pid" "${args[@]}"
 	;;
 *)
 	echo "role.sh: unknown action '$action'" >&2
