@@ -8,8 +8,8 @@ pkgs=(
 	kamailio-sqlite-modules kamailio-xml-modules kamailio-utils-modules
 	kamailio-extra-modules
 	build-essential dpkg-dev bison flex pkg-config
-	libssl-dev libxml2-dev libcurl4-openssl-dev libcmocka-dev
-	openssl sqlite3 sip-tester python3 python3-pytest valgrind
+	libssl-dev libxml2-dev libcurl4-openssl-dev libcmocka-dev libsqlite3-dev
+	openssl sqlite3 curl sip-tester python3 python3-pytest valgrind
 	clang-format iproute2 procps
 )
 

@@ -39,5 +39,5 @@ run: Ctrl-C stops both
 MSG
 # Either role ending ends the run.
 wait -n "${pids[@]}" || true
-echo "run: a role exited; see its log above" >&2
+echo "run: a role stopped (see its log above); stopping the other" >&2
 stop
