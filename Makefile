@@ -14,7 +14,7 @@ BUILD   := $(CURDIR)/build
 KSRC    := $(BUILD)/ksrc
 MODULES := $(patsubst modules/%/Makefile,%,$(wildcard modules/*/Makefile))
 MODSO   := $(foreach m,$(MODULES),$(BUILD)/modules/$(m).so)
-SOURCES := $(shell git ls-files 'modules/*.c' 'modules/*.h' 'test/*.c' 'test/*.h' 2>/dev/null)
+SOURCES := $(shell git ls-files --cached --others --exclude-standard 'modules/*.c' 'modules/*.h' 'test/*.c' 'test/*.h' 'fuzz/*.c' 2>/dev/null)
 
 .PHONY: all deps ksrc modules run test unit e2e bench check-cfg format \
 	check-format clean distclean

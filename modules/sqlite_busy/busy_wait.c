@@ -7,7 +7,8 @@
  */
 #include "busy_wait.h"
 
-static const int _sqlite_busy_delays[] = {1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100};
+static const int _sqlite_busy_delays[] = {
+		1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100};
 #define SQLITE_BUSY_NDELAYS \
 	((int)(sizeof(_sqlite_busy_delays) / sizeof(_sqlite_busy_delays[0])))
 

@@ -69,15 +69,14 @@ static void sqlite_busy_rpc_show(rpc_t *rpc, void *ctx)
 		rpc->fault(ctx, 500, "Internal error creating reply");
 		return;
 	}
-	rpc->struct_add(th, "dddd", "busy_timeout", _sqlite_busy_timeout,
-			"waits", (int)get_stat_val(_sqlite_busy_waits), "timeouts",
+	rpc->struct_add(th, "dddd", "busy_timeout", _sqlite_busy_timeout, "waits",
+			(int)get_stat_val(_sqlite_busy_waits), "timeouts",
 			(int)get_stat_val(_sqlite_busy_timeouts), "connections",
 			(int)get_stat_val(_sqlite_busy_connections));
 }
 
 static const char *sqlite_busy_rpc_show_doc[2] = {
-		"Show the busy timeout and how often statements waited or gave up.",
-		0};
+		"Show the busy timeout and how often statements waited or gave up.", 0};
 
 /* clang-format off */
 static param_export_t params[] = {

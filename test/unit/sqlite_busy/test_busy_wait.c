@@ -57,7 +57,8 @@ static void test_total_bounded(void **state)
 		}
 		assert_int_equal(total, timeouts[i]);
 		assert_int_equal(sqlite_busy_waited(count, timeouts[i]), timeouts[i]);
-		assert_int_equal(sqlite_busy_waited(count + 5, timeouts[i]), timeouts[i]);
+		assert_int_equal(
+				sqlite_busy_waited(count + 5, timeouts[i]), timeouts[i]);
 		assert_int_equal(sqlite_busy_waited(0, timeouts[i]), 0);
 	}
 }
