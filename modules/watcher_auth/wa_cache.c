@@ -1,0 +1,243 @@
+/*
+ * watcher_auth: shared-memory cache of compiled policies, per presentity.
+ *
+ * A fixed table of slots, each a list under its own lock. An entry holds
+ * the presentity URI and the compiled policy as one contiguous shm block
+ * (policy.c compiles to offsets, no pointers), or the negative results "no
+ * document" and "invalid document", which are cached too so that a
+ * presentity without a policy costs no database query. Entries expire after
+ * `ttl` seconds (the bound for writes that bypass watcher_auth_invalidate);
+ * when the cache is at its bound on entries or bytes a new result is simply
+ * not cached, so memory stays bounded and behaviour stays correct.
+ */
+#include <string.h>
+
+#include "core/dprint.h"
+#include "core/hashes.h"
+#include "core/locking.h"
+#include "core/mem/shm_mem.h"
+#include "core/ut.h"
+
+#include "wa_cache.h"
+
+#define WA_CACHE_SLOTS 256
+
+typedef struct wa_cache_entry
+{
+	struct wa_cache_entry *next;
+	unsigned int hash;
+	str uri; /* allocated with the entry */
+	wa_doc_status_t status;
+	int err;
+	wa_policy_t *pol; /* shm block or NULL */
+	size_t size;
+	time_t expires;
+} wa_cache_entry_t;
+
+typedef struct wa_cache_slot
+{
+	wa_cache_entry_t *first;
+	gen_lock_t lock;
+} wa_cache_slot_t;
+
+typedef struct wa_cache
+{
+	wa_cache_slot_t slots[WA_CACHE_SLOTS];
+	gen_lock_t count_lock;
+	unsigned entries;
+	size_t bytes;
+	unsigned max_entries;
+	size_t max_bytes;
+	int ttl;
+} wa_cache_t;
+
+static wa_cache_t *_wa_cache = NULL;
+
+int wa_cache_init(unsigned max_entries, size_t max_bytes, int ttl)
+{
+	int i;
+
+	_wa_cache = shm_malloc(sizeof(*_wa_cache));
+	if(!_wa_cache) {
+		SHM_MEM_ERROR;
+		return -1;
+	}
+	memset(_wa_cache, 0, sizeof(*_wa_cache));
+	for(i = 0; i < WA_CACHE_SLOTS; i++)
+		lock_init(&_wa_cache->slots[i].lock);
+	lock_init(&_wa_cache->count_lock);
+	_wa_cache->max_entries = max_entries;
+	_wa_cache->max_bytes = max_bytes;
+	_wa_cache->ttl = ttl;
+	return 0;
+}
+
+static size_t wa_cache_entry_bytes(const wa_cache_entry_t *e)
+{
+	return sizeof(*e) + e->uri.len + e->size;
+}
+
+static void wa_cache_entry_free(wa_cache_entry_t *e)
+{
+	if(e->pol)
+		shm_free(e->pol);
+	shm_free(e);
+}
+
+/* unlink everything matching (uri NULL: all) from one slot; lock held */
+static int wa_cache_slot_drop(wa_cache_slot_t *slot, str *uri, unsigned hash,
+		unsigned *n, size_t *bytes)
+{
+	wa_cache_entry_t **pe = &slot->first, *e;
+	int dropped = 0;
+
+	while((e = *pe) != NULL) {
+		if(uri == NULL
+				|| (e->hash == hash && e->uri.len == uri->len
+						&& memcmp(e->uri.s, uri->s, uri->len) == 0)) {
+			*pe = e->next;
+			(*n)++;
+			*bytes += wa_cache_entry_bytes(e);
+			wa_cache_entry_free(e);
+			dropped++;
+			continue;
+		}
+		pe = &e->next;
+	}
+	return dropped;
+}
+
+static void wa_cache_uncount(unsigned n, size_t bytes)
+{
+	if(n == 0)
+		return;
+	lock_get(&_wa_cache->count_lock);
+	_wa_cache->entries -= n;
+	_wa_cache->bytes -= bytes;
+	lock_release(&_wa_cache->count_lock);
+}
+
+void wa_cache_destroy(void)
+{
+	int i;
+	unsigned n = 0;
+	size_t bytes = 0;
+
+	if(!_wa_cache)
+		return;
+	for(i = 0; i < WA_CACHE_SLOTS; i++)
+		wa_cache_slot_drop(&_wa_cache->slots[i], NULL, 0, &n, &bytes);
+	shm_free(_wa_cache);
+	_wa_cache = NULL;
+}
+
+int wa_cache_visit(str *uri, wa_cache_visit_f visit, void *arg, int *ret)
+{
+	unsigned hash = core_case_hash(uri, 0, 0);
+	wa_cache_slot_t *slot = &_wa_cache->slots[hash % WA_CACHE_SLOTS];
+	wa_cache_entry_t *e;
+	time_t now = time(NULL);
+	int hit = 0;
+
+	lock_get(&slot->lock);
+	for(e = slot->first; e; e = e->next) {
+		if(e->hash == hash && e->uri.len == uri->len
+				&& memcmp(e->uri.s, uri->s, uri->len) == 0)
+			break;
+	}
+	if(e && e->expires > now) {
+		*ret = visit(e->status, e->err, e->pol, arg);
+		hit = 1;
+	}
+	lock_release(&slot->lock);
+	return hit;
+}
+
+void wa_cache_put(str *uri, wa_doc_status_t status, int err, wa_policy_t *pol,
+		size_t size)
+{
+	unsigned hash = core_case_hash(uri, 0, 0);
+	wa_cache_slot_t *slot = &_wa_cache->slots[hash % WA_CACHE_SLOTS];
+	wa_cache_entry_t *e;
+	unsigned n = 0;
+	size_t bytes = 0, need = sizeof(*e) + uri->len + size;
+	int room;
+
+	/* replace what was there */
+	lock_get(&slot->lock);
+	wa_cache_slot_drop(slot, uri, hash, &n, &bytes);
+	lock_release(&slot->lock);
+	wa_cache_uncount(n, bytes);
+
+	lock_get(&_wa_cache->count_lock);
+	room = _wa_cache->entries < _wa_cache->max_entries
+		   && _wa_cache->bytes + need <= _wa_cache->max_bytes;
+	if(room) {
+		_wa_cache->entries++;
+		_wa_cache->bytes += need;
+	}
+	lock_release(&_wa_cache->count_lock);
+	if(!room) {
+		LM_DBG("policy cache full, %.*s not cached\n", uri->len, uri->s);
+		goto drop;
+	}
+
+	e = shm_malloc(sizeof(*e) + uri->len);
+	if(!e) {
+		SHM_MEM_ERROR;
+		wa_cache_uncount(1, need);
+		goto drop;
+	}
+	memset(e, 0, sizeof(*e));
+	e->uri.s = (char *)(e + 1);
+	memcpy(e->uri.s, uri->s, uri->len);
+	e->uri.len = uri->len;
+	e->hash = hash;
+	e->status = status;
+	e->err = err;
+	e->pol = pol; /* absorbed by the entry */
+	e->size = size;
+	e->expires = time(NULL) + _wa_cache->ttl;
+
+	lock_get(&slot->lock);
+	e->next = slot->first;
+	slot->first = e;
+	lock_release(&slot->lock);
+	return;
+
+drop:
+	if(pol)
+		shm_free(pol);
+}
+
+int wa_cache_invalidate(str *uri)
+{
+	unsigned n = 0, hash, i;
+	size_t bytes = 0;
+	wa_cache_slot_t *slot;
+
+	if(uri) {
+		hash = core_case_hash(uri, 0, 0);
+		slot = &_wa_cache->slots[hash % WA_CACHE_SLOTS];
+		lock_get(&slot->lock);
+		wa_cache_slot_drop(slot, uri, hash, &n, &bytes);
+		lock_release(&slot->lock);
+	} else {
+		for(i = 0; i < WA_CACHE_SLOTS; i++) {
+			slot = &_wa_cache->slots[i];
+			lock_get(&slot->lock);
+			wa_cache_slot_drop(slot, NULL, 0, &n, &bytes);
+			lock_release(&slot->lock);
+		}
+	}
+	wa_cache_uncount(n, bytes);
+	return (int)n;
+}
+
+void wa_cache_counts(unsigned *entries, size_t *bytes)
+{
+	lock_get(&_wa_cache->count_lock);
+	*entries = _wa_cache->entries;
+	*bytes = _wa_cache->bytes;
+	lock_release(&_wa_cache->count_lock);
+}

@@ -1,0 +1,1088 @@
+/*
+ * watcher_auth module: digest authentication of the watchers of a
+ * presentity, as the presentity's Subscription Authorization Policy (its
+ * pres-rules, with the ps:authenticate action) demands (3GPP TS 33.141).
+ *
+ * Nonces, their expiry and replay protection come from Kamailio's auth
+ * module (pre_auth, build_challenge, post_auth). The digest itself is
+ * checked here (digest.c): MD5 and SHA-256, compared in constant time,
+ * because auth checks one global algorithm with a plain memcmp.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+
+#include "core/sr_module.h"
+#include "core/dprint.h"
+#include "core/mod_fix.h"
+#include "core/ut.h"
+#include "core/pvar.h"
+#include "core/usr_avp.h"
+#include "core/data_lump_rpl.h"
+#include "core/counters.h"
+#include "core/rpc.h"
+#include "core/rpc_lookup.h"
+#include "core/kemi.h"
+#include "core/mem/pkg.h"
+#include "core/mem/shm_mem.h"
+#include "core/parser/msg_parser.h"
+#include "core/parser/parse_uri.h"
+#include "core/parser/parse_from.h"
+#include "core/parser/parse_to.h"
+#include "core/parser/parse_ppi_pai.h"
+#include "core/parser/hf.h"
+#include "core/parser/digest/digest.h"
+#include "modules/auth/api.h"
+#include "modules/sl/sl.h"
+
+#include "digest.h"
+#include "policy.h"
+#include "wa_cache.h"
+#include "wa_store.h"
+#include "api.h"
+
+MODULE_VERSION
+
+/* Return codes of watcher_auth_check (KEMI); the cfg wrapper turns every
+ * "replied" code into 0, which ends the script. */
+#define WA_RC_AUTHENTICATED 1	 /* digest proved the watcher's identity */
+#define WA_RC_NOT_REQUIRED 2	 /* the policy demands no authentication */
+#define WA_RC_CHALLENGED (-1)	 /* replied 401 */
+#define WA_RC_REFUSED (-2)		 /* replied 403 */
+#define WA_RC_ERROR (-3)		 /* replied 500 (policy or store error) */
+#define WA_RC_BAD_REQUEST (-4)	 /* replied 400 */
+#define WA_RC_NOT_SUBSCRIBE (-5) /* nothing sent: not a SUBSCRIBE */
+
+#define WA_REALM_MAX 256
+#define WA_SECRET_MAX 256
+
+/* modparams */
+static str _wa_db_url = str_init(DEFAULT_DB_URL);
+static str _wa_xcap_table = str_init("xcap");
+static str _wa_realm = STR_NULL;
+static str _wa_challenge_avp = str_init("$avp(digest_challenge)");
+static int _wa_offer_md5 = 1;
+static int _wa_check_uri = 1;
+static int _wa_cache_max_entries = 4096;
+static int _wa_cache_max_kbytes = 4096;
+static int _wa_cache_ttl = 300;
+static int _wa_max_policy_size = 65536;
+static int _wa_max_policy_depth = 32;
+static int _wa_max_policy_rules = 256;
+
+static auth_api_s_t _wa_auth;
+static sl_api_t _wa_sl;
+static int_str _wa_challenge_avp_name;
+static unsigned short _wa_challenge_avp_type;
+
+/* statistics */
+static stat_var *_wa_st_challenges;
+static stat_var *_wa_st_authenticated;
+static stat_var *_wa_st_failures;
+static stat_var *_wa_st_tls_refused;
+static stat_var *_wa_st_not_required;
+static stat_var *_wa_st_policy_errors;
+static stat_var *_wa_st_store_errors;
+static stat_var *_wa_st_cache_hits;
+static stat_var *_wa_st_cache_misses;
+
+/* what the last checked message decided, for $wauth(...) and the API */
+static struct
+{
+	unsigned int msg_id;
+	int pid;
+	int authenticated;
+	char identity[WA_POLICY_URI_MAX];
+	int identity_len;
+} _wa_last;
+
+/* One credential of a matching rule, copied out of the shared cache while
+ * its lock is held. Holds secrets: wiped after use. */
+typedef struct wa_cred_copy
+{
+	char realm[WA_REALM_MAX];
+	int has_realm;
+	char password[WA_SECRET_MAX];
+	char ha1[WA_DIGEST_HEX_MAX + 1];
+	char ha1_sha256[WA_DIGEST_HEX_MAX + 1];
+	int tls;
+} wa_cred_copy_t;
+
+typedef struct wa_eval
+{
+	const char *watcher;
+	size_t watcher_len;
+	time_t now;
+	wa_policy_result_t res;
+	int ncreds;
+	wa_cred_copy_t creds[WA_POLICY_MAX_CREDS];
+} wa_eval_t;
+
+static int mod_init(void);
+static int child_init(int rank);
+static void mod_destroy(void);
+static int w_watcher_auth_check(sip_msg_t *msg, char *flags, char *p2);
+static int w_watcher_auth_invalidate(sip_msg_t *msg, char *uri, char *p2);
+static int pv_parse_wauth_name(pv_spec_t *sp, str *in);
+static int pv_get_wauth(sip_msg_t *msg, pv_param_t *param, pv_value_t *res);
+static int bind_watcher_auth(watcher_auth_api_t *api);
+static void wa_rpc_show(rpc_t *rpc, void *ctx);
+static void wa_rpc_reload(rpc_t *rpc, void *ctx);
+static void wa_rpc_cache(rpc_t *rpc, void *ctx);
+
+static const char *wa_rpc_show_doc[2] = {
+		"Show a presentity's effective policy rules, without secrets.", 0};
+static const char *wa_rpc_reload_doc[2] = {
+		"Drop cached policies: one presentity's, or all.", 0};
+static const char *wa_rpc_cache_doc[2] = {
+		"Policy cache entries, bytes and hit/miss counters.", 0};
+
+/* clang-format off */
+static cmd_export_t cmds[] = {
+	{"watcher_auth_check", (cmd_function)w_watcher_auth_check, 0, 0, 0,
+		REQUEST_ROUTE},
+	{"watcher_auth_check", (cmd_function)w_watcher_auth_check, 1,
+		fixup_spve_null, fixup_free_spve_null, REQUEST_ROUTE},
+	{"watcher_auth_invalidate", (cmd_function)w_watcher_auth_invalidate, 1,
+		fixup_spve_null, fixup_free_spve_null, ANY_ROUTE},
+	{"bind_watcher_auth", (cmd_function)bind_watcher_auth, 0, 0, 0, 0},
+	{0, 0, 0, 0, 0, 0}
+};
+
+static param_export_t params[] = {
+	{"db_url", PARAM_STR, &_wa_db_url},
+	{"xcap_table", PARAM_STR, &_wa_xcap_table},
+	{"realm", PARAM_STR, &_wa_realm},
+	{"challenge_avp", PARAM_STR, &_wa_challenge_avp},
+	{"offer_md5", PARAM_INT, &_wa_offer_md5},
+	{"check_uri", PARAM_INT, &_wa_check_uri},
+	{"cache_max_entries", PARAM_INT, &_wa_cache_max_entries},
+	{"cache_max_kbytes", PARAM_INT, &_wa_cache_max_kbytes},
+	{"cache_ttl", PARAM_INT, &_wa_cache_ttl},
+	{"max_policy_size", PARAM_INT, &_wa_max_policy_size},
+	{"max_policy_depth", PARAM_INT, &_wa_max_policy_depth},
+	{"max_policy_rules", PARAM_INT, &_wa_max_policy_rules},
+	{0, 0, 0}
+};
+
+static pv_export_t mod_pvs[] = {
+	{{"wauth", sizeof("wauth") - 1}, PVT_OTHER, pv_get_wauth, 0,
+		pv_parse_wauth_name, 0, 0, 0},
+	{{0, 0}, 0, 0, 0, 0, 0, 0, 0}
+};
+
+static rpc_export_t rpc_cmds[] = {
+	{"watcher_auth.show", wa_rpc_show, wa_rpc_show_doc, 0},
+	{"watcher_auth.reload", wa_rpc_reload, wa_rpc_reload_doc, 0},
+	{"watcher_auth.cache", wa_rpc_cache, wa_rpc_cache_doc, 0},
+	{0, 0, 0, 0}
+};
+
+static stat_export_t mod_stats[] = {
+	{"challenges", 0, &_wa_st_challenges},
+	{"authenticated", 0, &_wa_st_authenticated},
+	{"auth_failures", 0, &_wa_st_failures},
+	{"tls_refused", 0, &_wa_st_tls_refused},
+	{"not_required", 0, &_wa_st_not_required},
+	{"policy_errors", 0, &_wa_st_policy_errors},
+	{"store_errors", 0, &_wa_st_store_errors},
+	{"cache_hits", 0, &_wa_st_cache_hits},
+	{"cache_misses", 0, &_wa_st_cache_misses},
+	{0, 0, 0}
+};
+
+struct module_exports exports = {
+	"watcher_auth",  /* module name */
+	DEFAULT_DLFLAGS, /* dlopen flags */
+	cmds,            /* cmd (cfg function) exports */
+	params,          /* param exports */
+	0,               /* RPC method exports: registered in mod_init */
+	mod_pvs,         /* pseudo-variables exports */
+	0,               /* response handling function */
+	mod_init,        /* module init function */
+	child_init,      /* per-child init function */
+	mod_destroy      /* module destroy function */
+};
+/* clang-format on */
+
+static int mod_init(void)
+{
+	pv_spec_t avp_spec;
+
+	if(_wa_cache_max_entries < 0 || _wa_cache_max_kbytes < 0) {
+		LM_ERR("modparams cache_max_entries and cache_max_kbytes must not be"
+			   " negative\n");
+		return -1;
+	}
+	if(_wa_cache_ttl < 0) {
+		LM_ERR("modparam cache_ttl must not be negative\n");
+		return -1;
+	}
+	if(_wa_max_policy_size <= 0
+			|| _wa_max_policy_size > WA_POLICY_MAX_SIZE_CAP) {
+		LM_ERR("modparam max_policy_size must be 1..%d\n",
+				WA_POLICY_MAX_SIZE_CAP);
+		return -1;
+	}
+	if(_wa_max_policy_depth <= 0 || _wa_max_policy_rules <= 0) {
+		LM_ERR("modparams max_policy_depth and max_policy_rules must be"
+			   " positive\n");
+		return -1;
+	}
+	if(_wa_realm.len >= WA_REALM_MAX) {
+		LM_ERR("modparam realm is longer than %d\n", WA_REALM_MAX - 1);
+		return -1;
+	}
+	if(pv_parse_spec(&_wa_challenge_avp, &avp_spec) == 0
+			|| avp_spec.type != PVT_AVP
+			|| pv_get_avp_name(0, &avp_spec.pvp, &_wa_challenge_avp_name,
+					   &_wa_challenge_avp_type)
+					   != 0) {
+		LM_ERR("modparam challenge_avp: '%.*s' is not an AVP\n",
+				_wa_challenge_avp.len, _wa_challenge_avp.s);
+		return -1;
+	}
+	if(auth_load_api(&_wa_auth) < 0) {
+		LM_ERR("the auth module is needed for nonces\n");
+		return -1;
+	}
+	if(sl_load_api(&_wa_sl) < 0) {
+		LM_ERR("the sl module is needed to send replies\n");
+		return -1;
+	}
+	if(wa_store_init(&_wa_db_url, &_wa_xcap_table) < 0)
+		return -1;
+	if(wa_cache_init((unsigned)_wa_cache_max_entries,
+			   (size_t)_wa_cache_max_kbytes * 1024, _wa_cache_ttl)
+			< 0)
+		return -1;
+	if(register_module_stats(exports.name, mod_stats) != 0) {
+		LM_ERR("cannot register statistics\n");
+		return -1;
+	}
+	if(rpc_register_array(rpc_cmds) != 0) {
+		LM_ERR("cannot register RPC commands\n");
+		return -1;
+	}
+	LM_INFO("policies from table '%.*s', cache %d entries / %d KiB / %d s,"
+			" MD5 %s\n",
+			_wa_xcap_table.len, _wa_xcap_table.s, _wa_cache_max_entries,
+			_wa_cache_max_kbytes, _wa_cache_ttl,
+			_wa_offer_md5 ? "offered" : "not offered");
+	return 0;
+}
+
+static int child_init(int rank)
+{
+	if(rank == PROC_INIT || rank == PROC_MAIN || rank == PROC_TCP_MAIN)
+		return 0;
+	return wa_store_child_init();
+}
+
+static void mod_destroy(void)
+{
+	wa_store_destroy();
+	wa_cache_destroy();
+}
+
+/* ---- policy lookup ----------------------------------------------------- */
+
+static void *wa_shm_alloc(size_t n)
+{
+	return shm_malloc(n);
+}
+
+static void wa_creds_wipe(wa_eval_t *ev)
+{
+	OPENSSL_cleanse(ev->creds, sizeof(ev->creds));
+	ev->ncreds = 0;
+}
+
+static void wa_copy_field(char *dst, size_t size, const char *src)
+{
+	size_t n;
+
+	dst[0] = '\0';
+	if(!src)
+		return;
+	n = strlen(src);
+	if(n >= size)
+		return; /* cannot be a valid credential: left empty */
+	memcpy(dst, src, n + 1);
+}
+
+/* Evaluate a compiled policy; called with the cache slot lock held on a hit */
+static int wa_eval_visit(
+		wa_doc_status_t status, int err, const wa_policy_t *pol, void *arg)
+{
+	wa_eval_t *ev = (wa_eval_t *)arg;
+	wa_policy_cred_t c;
+	unsigned i;
+
+	if(status != WA_DOC_OK)
+		return status;
+	if(wa_policy_eval(
+			   pol, ev->watcher, ev->watcher_len, NULL, ev->now, &ev->res)
+			!= 0)
+		return WA_DOC_INVALID;
+	ev->ncreds = 0;
+	for(i = 0; i < ev->res.ncreds && i < WA_POLICY_MAX_CREDS; i++) {
+		wa_cred_copy_t *cc = &ev->creds[ev->ncreds];
+		if(wa_policy_cred_get(pol, ev->res.creds[i], &c) != 0)
+			continue;
+		wa_copy_field(cc->realm, sizeof(cc->realm), c.realm);
+		cc->has_realm = c.realm != NULL;
+		wa_copy_field(cc->password, sizeof(cc->password), c.password);
+		wa_copy_field(cc->ha1, sizeof(cc->ha1), c.ha1);
+		wa_copy_field(cc->ha1_sha256, sizeof(cc->ha1_sha256), c.ha1_sha256);
+		cc->tls = c.tls;
+		ev->ncreds++;
+	}
+	return WA_DOC_OK;
+}
+
+/* Finds and evaluates the policy of presentity (sip:user@domain): returns a
+ * wa_doc_status_t; *err gets the compile error of an invalid document. */
+static int wa_policy_lookup(
+		str *presentity, str *user, str *domain, wa_eval_t *ev, int *err)
+{
+	wa_policy_limits_t lim;
+	wa_policy_errinfo_t ei;
+	wa_policy_t *pol = NULL;
+	size_t size = 0;
+	str doc = STR_NULL;
+	int ret, rc;
+
+	*err = 0;
+	if(wa_cache_visit(presentity, wa_eval_visit, ev, &ret)) {
+		update_stat(_wa_st_cache_hits, 1);
+		return ret;
+	}
+	update_stat(_wa_st_cache_misses, 1);
+
+	rc = wa_store_fetch(user, domain, &doc);
+	if(rc == WA_STORE_ERROR)
+		return WA_DOC_STORE_ERR; /* not cached: try again next time */
+	if(rc == WA_STORE_NONE) {
+		wa_cache_put(presentity, WA_DOC_NONE, 0, NULL, 0);
+		return WA_DOC_NONE;
+	}
+
+	memset(&lim, 0, sizeof(lim));
+	lim.max_size = (size_t)_wa_max_policy_size;
+	lim.max_depth = (unsigned)_wa_max_policy_depth;
+	lim.max_rules = (unsigned)_wa_max_policy_rules;
+	memset(&ei, 0, sizeof(ei));
+	rc = wa_policy_compile(
+			doc.s, doc.len, &lim, wa_shm_alloc, &pol, &size, &ei);
+	pkg_free(doc.s);
+	if(rc != 0) {
+		*err = rc;
+		LM_ERR("pres-rules of %.*s do not compile: %s (line %d):"
+			   " its watchers are not authorized\n",
+				presentity->len, presentity->s, wa_policy_strerror(rc),
+				ei.line);
+		wa_cache_put(presentity, WA_DOC_INVALID, rc, NULL, 0);
+		return WA_DOC_INVALID;
+	}
+	ret = wa_eval_visit(WA_DOC_OK, 0, pol, ev);
+	wa_cache_put(presentity, WA_DOC_OK, 0, pol, size); /* absorbs pol */
+	return ret;
+}
+
+/* ---- request helpers ----------------------------------------------------- */
+
+/* "sip:user@host" of the presentity: the Request-URI of an initial
+ * SUBSCRIBE, the To URI within a dialog. */
+static int wa_presentity(sip_msg_t *msg, char *buf, size_t size, str *aor,
+		str *user, str *domain)
+{
+	struct sip_uri puri;
+	str uri;
+	int n;
+
+	if(get_to(msg)->tag_value.len > 0) {
+		uri = get_to(msg)->uri;
+	} else {
+		uri = *GET_RURI(msg);
+	}
+	if(parse_uri(uri.s, uri.len, &puri) < 0 || puri.user.len <= 0
+			|| puri.host.len <= 0) {
+		LM_DBG("presentity URI '%.*s' unusable\n", uri.len, uri.s);
+		return -1;
+	}
+	n = snprintf(buf, size, "sip:%.*s@%.*s", puri.user.len, puri.user.s,
+			puri.host.len, puri.host.s);
+	if(n <= 0 || (size_t)n >= size)
+		return -1;
+	aor->s = buf;
+	aor->len = n;
+	user->s = buf + 4;
+	user->len = puri.user.len;
+	domain->s = buf + 4 + puri.user.len + 1;
+	domain->len = puri.host.len;
+	return 0;
+}
+
+/* The identity the policy is evaluated on: a P-Asserted-Identity when the
+ * script says the previous hop is trusted, the From URI otherwise. */
+static int wa_watcher(sip_msg_t *msg, int trust_pai, str *uri, int *from_pai)
+{
+	p_id_body_t *pai;
+	to_body_t *id;
+
+	*from_pai = 0;
+	if(trust_pai && msg->pai == NULL)
+		parse_headers(msg, HDR_PAI_F, 0);
+	if(trust_pai && msg->pai) {
+		if(parse_pai_header(msg) < 0) {
+			LM_DBG("unparsable P-Asserted-Identity\n");
+			return -1;
+		}
+		for(pai = get_pai(msg); pai; pai = pai->next) {
+			int k;
+			for(k = 0; k < pai->num_ids; k++) {
+				id = &pai->id[k];
+				if(id->uri.len > 4
+						&& (strncasecmp(id->uri.s, "sip:", 4) == 0
+								|| strncasecmp(id->uri.s, "sips:", 5) == 0)) {
+					*uri = id->uri;
+					*from_pai = 1;
+					return 0;
+				}
+			}
+		}
+	}
+	if(parse_from_header(msg) < 0)
+		return -1;
+	*uri = get_from(msg)->uri;
+	return 0;
+}
+
+static int wa_reply(sip_msg_t *msg, int code, char *reason, const char *warning)
+{
+	char hdr[256];
+	str r;
+	int n;
+
+	if(warning) {
+		n = snprintf(hdr, sizeof(hdr), "Warning: 399 %.*s \"%s\"\r\n",
+				msg->rcv.bind_address ? msg->rcv.bind_address->address_str.len
+									  : 1,
+				msg->rcv.bind_address ? msg->rcv.bind_address->address_str.s
+									  : "-",
+				warning);
+		if(n > 0 && (size_t)n < sizeof(hdr))
+			add_lump_rpl(msg, hdr, n, LUMP_RPL_HDR);
+	}
+	r.s = reason;
+	r.len = strlen(reason);
+	if(_wa_sl.freply(msg, code, &r) < 0) {
+		LM_ERR("cannot send %d reply\n", code);
+		return -1;
+	}
+	return 0;
+}
+
+static void wa_dstr_set(wa_digest_str_t *d, const char *s)
+{
+	size_t n = strlen(s);
+
+	d->s = n ? s : NULL; /* empty: the credential does not hold it */
+	d->len = n;
+	d->esc = 0;
+}
+
+/* The digest view of a copied credential (slices into it) */
+static void wa_secret_of(const wa_cred_copy_t *c, wa_digest_secret_t *sec)
+{
+	memset(sec, 0, sizeof(*sec));
+	wa_dstr_set(&sec->password, c->password);
+	wa_dstr_set(&sec->ha1, c->ha1);
+	wa_dstr_set(&sec->ha1_sha256, c->ha1_sha256);
+}
+
+/* Which digest algorithms the credentials usable under realm can verify */
+static unsigned wa_realm_algs(wa_eval_t *ev, str *realm)
+{
+	wa_digest_secret_t sec;
+	unsigned algs = 0;
+	int i;
+
+	for(i = 0; i < ev->ncreds; i++) {
+		wa_cred_copy_t *c = &ev->creds[i];
+		if(c->has_realm
+				&& (strlen(c->realm) != (size_t)realm->len
+						|| memcmp(c->realm, realm->s, realm->len) != 0))
+			continue;
+		wa_secret_of(c, &sec);
+		algs |= wa_digest_secret_algs(&sec);
+	}
+	return algs;
+}
+
+/* 401 with one WWW-Authenticate per algorithm: SHA-256 first (RFC 8760) */
+static int wa_challenge(sip_msg_t *msg, str *realm, int stale, unsigned algs)
+{
+	static str alg_sha256 = str_init("SHA-256");
+	static str alg_md5 = str_init("MD5");
+	str *order[2];
+	struct search_state st;
+	avp_value_t val;
+	avp_t *avp;
+	str hfs[2];
+	int n = 0, i, got = 0;
+
+	if(algs & WA_DIGEST_ALGS_SHA256)
+		order[n++] = &alg_sha256;
+	if(_wa_offer_md5 && (algs & WA_DIGEST_ALGS_MD5))
+		order[n++] = &alg_md5;
+	if(n == 0) {
+		LM_ERR("no digest algorithm to offer in realm %.*s (MD5 not offered"
+			   " and no SHA-256 credential)\n",
+				realm->len, realm->s);
+		return -1;
+	}
+	destroy_avps(_wa_challenge_avp_type, _wa_challenge_avp_name, 1);
+	for(i = 0; i < n; i++) {
+		if(_wa_auth.build_challenge(
+				   msg, stale, realm, NULL, order[i], HDR_AUTHORIZATION_T)
+				< 0) {
+			LM_ERR("cannot build the %.*s challenge\n", order[i]->len,
+					order[i]->s);
+			return -1;
+		}
+	}
+	/* the AVP list returns the newest first: put them back in order */
+	avp = search_first_avp(
+			_wa_challenge_avp_type, _wa_challenge_avp_name, &val, &st);
+	while(avp && got < 2) {
+		hfs[got++] = val.s;
+		avp = search_next_avp(&st, &val);
+	}
+	for(i = got - 1; i >= 0; i--) {
+		if(add_lump_rpl(msg, hfs[i].s, hfs[i].len, LUMP_RPL_HDR) == 0) {
+			LM_ERR("cannot add the challenge to the reply\n");
+			return -1;
+		}
+	}
+	destroy_avps(_wa_challenge_avp_type, _wa_challenge_avp_name, 1);
+	if(got != n)
+		return -1;
+	update_stat(_wa_st_challenges, 1);
+	return wa_reply(msg, 401, "Unauthorized", NULL);
+}
+
+/* Checks the Authorization header that pre_auth found against every usable
+ * credential: 0 when one verifies. */
+static int wa_verify(sip_msg_t *msg, struct hdr_field *h, str *username,
+		str *realm, wa_eval_t *ev, const char **why)
+{
+	wa_digest_cred_t cred;
+	wa_digest_secret_t sec;
+	wa_digest_str_t method, user, rlm;
+	int i, rc, best;
+
+	rc = wa_digest_parse(h->body.s, h->body.len, &cred);
+	if(rc != 0) {
+		*why = wa_digest_strerror(rc);
+		return -1;
+	}
+	if(_wa_check_uri
+			&& !wa_digest_str_equal(&cred.uri, msg->first_line.u.request.uri.s,
+					msg->first_line.u.request.uri.len)) {
+		*why = "digest uri is not the Request-URI (modparam check_uri)";
+		return -1;
+	}
+	method.s = msg->first_line.u.request.method.s;
+	method.len = msg->first_line.u.request.method.len;
+	method.esc = 0;
+	user.s = username->s;
+	user.len = username->len;
+	user.esc = 0;
+	rlm.s = realm->s;
+	rlm.len = realm->len;
+	rlm.esc = 0;
+	best = WA_DIGEST_ERR_NO_SECRET;
+	for(i = 0; i < ev->ncreds; i++) {
+		wa_cred_copy_t *c = &ev->creds[i];
+		if(c->has_realm
+				&& (strlen(c->realm) != (size_t)realm->len
+						|| memcmp(c->realm, realm->s, realm->len) != 0))
+			continue;
+		wa_secret_of(c, &sec);
+		rc = wa_digest_check(&cred, &method, &user, &rlm, &sec);
+		if(rc == 0)
+			return 0;
+		if(best == WA_DIGEST_ERR_NO_SECRET || rc == WA_DIGEST_ERR_MISMATCH)
+			best = rc;
+	}
+	*why = wa_digest_strerror(best);
+	return -1;
+}
+
+static void wa_set_last(sip_msg_t *msg, int authenticated, str *identity)
+{
+	_wa_last.msg_id = msg->id;
+	_wa_last.pid = msg->pid;
+	_wa_last.authenticated = authenticated;
+	_wa_last.identity_len = 0;
+	if(identity && identity->len > 0
+			&& (size_t)identity->len < sizeof(_wa_last.identity)) {
+		memcpy(_wa_last.identity, identity->s, identity->len);
+		_wa_last.identity[identity->len] = '\0';
+		_wa_last.identity_len = identity->len;
+	}
+}
+
+/* ---- the check ----------------------------------------------------------- */
+
+static int ki_watcher_auth_check_flags(sip_msg_t *msg, str *flags)
+{
+	char pbuf[WA_POLICY_URI_MAX], wbuf[WA_POLICY_URI_MAX];
+	str presentity, puser, pdomain, wuri, canon, username, realm;
+	struct hdr_field *h = NULL;
+	auth_result_t ar;
+	wa_eval_t ev;
+	int trust_pai = 0, ue_tls = 0, from_pai = 0, status, err = 0;
+	const char *why = "";
+	int i, n, ret = WA_RC_ERROR;
+	unsigned algs;
+
+	for(i = 0; flags && i < flags->len; i++) {
+		switch(flags->s[i]) {
+			case 'p':
+				trust_pai = 1;
+				break;
+			case 't':
+				ue_tls = 1;
+				break;
+			default:
+				LM_ERR("unknown flag '%c' in watcher_auth_check()\n",
+						flags->s[i]);
+				return WA_RC_NOT_SUBSCRIBE;
+		}
+	}
+	if(msg->first_line.type != SIP_REQUEST
+			|| msg->first_line.u.request.method_value != METHOD_SUBSCRIBE) {
+		LM_ERR("watcher_auth_check() is for SUBSCRIBE requests\n");
+		return WA_RC_NOT_SUBSCRIBE;
+	}
+	memset(&ev, 0, sizeof(ev));
+	wa_set_last(msg, 0, NULL);
+
+	if(parse_headers(msg, HDR_EOH_F, 0) < 0 || parse_to_header(msg) < 0
+			|| wa_presentity(
+					   msg, pbuf, sizeof(pbuf), &presentity, &puser, &pdomain)
+					   < 0) {
+		wa_reply(msg, 400, "Bad Presentity URI", NULL);
+		return WA_RC_BAD_REQUEST;
+	}
+	if(wa_watcher(msg, trust_pai, &wuri, &from_pai) < 0) {
+		wa_reply(msg, 400, "Bad Watcher Identity", NULL);
+		return WA_RC_BAD_REQUEST;
+	}
+	n = wa_policy_uri_canon(wuri.s, wuri.len, wbuf, sizeof(wbuf));
+	if(n <= 4 || strncmp(wbuf, "sip:", 4) != 0) {
+		LM_NOTICE("watcher identity '%.*s' of a SUBSCRIBE for %.*s from %s"
+				  " is not a SIP URI\n",
+				wuri.len, wuri.s, presentity.len, presentity.s,
+				ip_addr2a(&msg->rcv.src_ip));
+		wa_reply(msg, 403, "Forbidden", "watcher identity is not a SIP URI");
+		return WA_RC_REFUSED;
+	}
+	canon.s = wbuf;
+	canon.len = n;
+	wa_set_last(msg, 0, &canon);
+
+	ev.watcher = canon.s;
+	ev.watcher_len = canon.len;
+	ev.now = time(NULL);
+	status = wa_policy_lookup(&presentity, &puser, &pdomain, &ev, &err);
+	switch(status) {
+		case WA_DOC_OK:
+			break;
+		case WA_DOC_NONE:
+			update_stat(_wa_st_not_required, 1);
+			ret = WA_RC_NOT_REQUIRED;
+			goto out;
+		case WA_DOC_STORE_ERR:
+			update_stat(_wa_st_store_errors, 1);
+			LM_ERR("policy store unreachable: SUBSCRIBE of %.*s to %.*s not"
+				   " authorized\n",
+					canon.len, canon.s, presentity.len, presentity.s);
+			wa_reply(msg, 500, "Policy Store Unavailable", NULL);
+			ret = WA_RC_ERROR;
+			goto out;
+		default:
+			update_stat(_wa_st_policy_errors, 1);
+			LM_ERR("pres-rules of %.*s unusable (%s): SUBSCRIBE of %.*s not"
+				   " authorized\n",
+					presentity.len, presentity.s,
+					err ? wa_policy_strerror(err) : "evaluation failed",
+					canon.len, canon.s);
+			wa_reply(msg, 500, "Presentity Policy Error", NULL);
+			ret = WA_RC_ERROR;
+			goto out;
+	}
+	if(ev.res.auth_unknown_method || ev.res.unknown_action) {
+		update_stat(_wa_st_policy_errors, 1);
+		LM_ERR("pres-rules of %.*s demand %s: SUBSCRIBE of %.*s not"
+			   " authorized\n",
+				presentity.len, presentity.s,
+				ev.res.auth_unknown_method
+						? "an authentication method other than digest"
+						: "an action this version does not know",
+				canon.len, canon.s);
+		wa_reply(msg, 500, "Presentity Policy Error", NULL);
+		ret = WA_RC_ERROR;
+		goto out;
+	}
+	if(!ev.res.authenticate) {
+		update_stat(_wa_st_not_required, 1);
+		ret = WA_RC_NOT_REQUIRED;
+		goto out;
+	}
+	if(ev.res.auth_tls && !ue_tls) {
+		update_stat(_wa_st_tls_refused, 1);
+		LM_NOTICE("SUBSCRIBE of %.*s to %.*s from %s refused: the policy"
+				  " accepts credentials over TLS only\n",
+				canon.len, canon.s, presentity.len, presentity.s,
+				ip_addr2a(&msg->rcv.src_ip));
+		wa_reply(msg, 403, "Forbidden",
+				"TLS required by the presentity's policy");
+		ret = WA_RC_REFUSED;
+		goto out;
+	}
+
+	/* realm: the policy's, the operator's, or the presentity's AOR */
+	if(ev.ncreds > 0 && ev.creds[0].has_realm) {
+		realm.s = ev.creds[0].realm;
+		realm.len = strlen(ev.creds[0].realm);
+	} else if(_wa_realm.len > 0) {
+		realm = _wa_realm;
+	} else {
+		realm.s = presentity.s + 4;
+		realm.len = presentity.len - 4;
+	}
+	username.s = canon.s + 4;
+	username.len = canon.len - 4;
+	algs = wa_realm_algs(&ev, &realm);
+	if(algs == 0) {
+		update_stat(_wa_st_policy_errors, 1);
+		LM_ERR("pres-rules of %.*s demand digest but hold no credential for"
+			   " realm %.*s: SUBSCRIBE of %.*s not authorized\n",
+				presentity.len, presentity.s, realm.len, realm.s, canon.len,
+				canon.s);
+		wa_reply(msg, 500, "Presentity Policy Error", NULL);
+		ret = WA_RC_ERROR;
+		goto out;
+	}
+
+	ar = _wa_auth.pre_auth(msg, &realm, HDR_AUTHORIZATION_T, &h, NULL);
+	switch(ar) {
+		case DO_AUTHENTICATION:
+			break;
+		case NO_CREDENTIALS:
+		case NOT_AUTHENTICATED:
+			ret = wa_challenge(msg, &realm, 0, algs) == 0 ? WA_RC_CHALLENGED
+														  : WA_RC_ERROR;
+			if(ret == WA_RC_ERROR)
+				wa_reply(msg, 500, "Server Internal Error", NULL);
+			goto out;
+		case STALE_NONCE:
+		case NONCE_REUSED:
+			LM_DBG("%s nonce from %.*s\n",
+					ar == STALE_NONCE ? "stale" : "reused", canon.len, canon.s);
+			ret = wa_challenge(msg, &realm, 1, algs) == 0 ? WA_RC_CHALLENGED
+														  : WA_RC_ERROR;
+			if(ret == WA_RC_ERROR)
+				wa_reply(msg, 500, "Server Internal Error", NULL);
+			goto out;
+		case BAD_CREDENTIALS:
+			wa_reply(msg, 400, "Bad Credentials", NULL);
+			ret = WA_RC_BAD_REQUEST;
+			goto out;
+		default:
+			LM_ERR("auth pre_auth failed (%d) for %.*s\n", ar, canon.len,
+					canon.s);
+			wa_reply(msg, 500, "Server Internal Error", NULL);
+			ret = WA_RC_ERROR;
+			goto out;
+	}
+
+	if(wa_verify(msg, h, &username, &realm, &ev, &why) != 0) {
+		update_stat(_wa_st_failures, 1);
+		LM_WARN("digest authentication of watcher %.*s for presentity %.*s"
+				" from %s:%d failed: %s\n",
+				canon.len, canon.s, presentity.len, presentity.s,
+				ip_addr2a(&msg->rcv.src_ip), msg->rcv.src_port, why);
+		wa_reply(msg, 403, "Forbidden", NULL);
+		ret = WA_RC_REFUSED;
+		goto out;
+	}
+	ar = _wa_auth.post_auth(msg, h, NULL);
+	if(ar != AUTHENTICATED) {
+		/* post_auth found the nonce stale meanwhile */
+		ret = wa_challenge(msg, &realm, 1, algs) == 0 ? WA_RC_CHALLENGED
+													  : WA_RC_ERROR;
+		if(ret == WA_RC_ERROR)
+			wa_reply(msg, 500, "Server Internal Error", NULL);
+		goto out;
+	}
+	update_stat(_wa_st_authenticated, 1);
+	LM_DBG("watcher %.*s authenticated for %.*s\n", canon.len, canon.s,
+			presentity.len, presentity.s);
+	wa_set_last(msg, 1, &canon);
+	ret = WA_RC_AUTHENTICATED;
+
+out:
+	wa_creds_wipe(&ev);
+	(void)from_pai;
+	return ret;
+}
+
+static int ki_watcher_auth_check(sip_msg_t *msg)
+{
+	return ki_watcher_auth_check_flags(msg, NULL);
+}
+
+static int w_watcher_auth_check(sip_msg_t *msg, char *flags, char *p2)
+{
+	str f = STR_NULL;
+	int ret;
+
+	if(flags && fixup_get_svalue(msg, (gparam_t *)flags, &f) < 0) {
+		LM_ERR("cannot get the flags\n");
+		return -1;
+	}
+	ret = ki_watcher_auth_check_flags(msg, flags ? &f : NULL);
+	if(ret > 0)
+		return ret;
+	if(ret == WA_RC_NOT_SUBSCRIBE)
+		return -1;
+	return 0; /* replied: end the script */
+}
+
+static int ki_watcher_auth_invalidate(sip_msg_t *msg, str *uri)
+{
+	int n = wa_cache_invalidate(uri);
+	LM_DBG("policy of %.*s dropped from the cache (%d)\n", uri->len, uri->s, n);
+	return 1;
+}
+
+static int w_watcher_auth_invalidate(sip_msg_t *msg, char *uri, char *p2)
+{
+	str u;
+
+	if(fixup_get_svalue(msg, (gparam_t *)uri, &u) < 0) {
+		LM_ERR("cannot get the presentity URI\n");
+		return -1;
+	}
+	return ki_watcher_auth_invalidate(msg, &u);
+}
+
+/* ---- $wauth(identity|authenticated) ------------------------------------- */
+
+static int pv_parse_wauth_name(pv_spec_t *sp, str *in)
+{
+	if(in->len == 8 && strncmp(in->s, "identity", 8) == 0)
+		sp->pvp.pvn.u.isname.name.n = 0;
+	else if(in->len == 13 && strncmp(in->s, "authenticated", 13) == 0)
+		sp->pvp.pvn.u.isname.name.n = 1;
+	else {
+		LM_ERR("unknown $wauth(%.*s): identity or authenticated\n", in->len,
+				in->s);
+		return -1;
+	}
+	sp->pvp.pvn.type = PV_NAME_INTSTR;
+	sp->pvp.pvn.u.isname.type = 0;
+	return 0;
+}
+
+static int pv_get_wauth(sip_msg_t *msg, pv_param_t *param, pv_value_t *res)
+{
+	str s;
+
+	if(msg == NULL || _wa_last.msg_id != msg->id || _wa_last.pid != msg->pid)
+		return pv_get_null(msg, param, res);
+	if(param->pvn.u.isname.name.n == 1)
+		return pv_get_sintval(msg, param, res, _wa_last.authenticated);
+	if(_wa_last.identity_len <= 0)
+		return pv_get_null(msg, param, res);
+	s.s = _wa_last.identity;
+	s.len = _wa_last.identity_len;
+	return pv_get_strval(msg, param, res, &s);
+}
+
+/* ---- bind API ------------------------------------------------------------ */
+
+static int wa_api_eval(str *presentity, str *watcher, wa_policy_result_t *res)
+{
+	struct sip_uri puri;
+	char buf[WA_POLICY_URI_MAX];
+	str aor, user, domain;
+	wa_eval_t ev;
+	int err, status, n;
+
+	if(parse_uri(presentity->s, presentity->len, &puri) < 0)
+		return WATCHER_AUTH_BAD_POLICY;
+	n = snprintf(buf, sizeof(buf), "sip:%.*s@%.*s", puri.user.len, puri.user.s,
+			puri.host.len, puri.host.s);
+	if(n <= 0 || (size_t)n >= sizeof(buf))
+		return WATCHER_AUTH_BAD_POLICY;
+	aor.s = buf;
+	aor.len = n;
+	user.s = buf + 4;
+	user.len = puri.user.len;
+	domain.s = buf + 4 + puri.user.len + 1;
+	domain.len = puri.host.len;
+	memset(&ev, 0, sizeof(ev));
+	ev.watcher = watcher->s;
+	ev.watcher_len = watcher->len;
+	ev.now = time(NULL);
+	status = wa_policy_lookup(&aor, &user, &domain, &ev, &err);
+	wa_creds_wipe(&ev);
+	switch(status) {
+		case WA_DOC_OK:
+			*res = ev.res;
+			return WATCHER_AUTH_POLICY;
+		case WA_DOC_NONE:
+			return WATCHER_AUTH_NO_POLICY;
+		case WA_DOC_STORE_ERR:
+			return WATCHER_AUTH_STORE_ERR;
+		default:
+			return WATCHER_AUTH_BAD_POLICY;
+	}
+}
+
+static int wa_api_identity(sip_msg_t *msg, str *identity)
+{
+	if(_wa_last.msg_id != msg->id || _wa_last.pid != msg->pid)
+		return -1;
+	identity->s = _wa_last.identity;
+	identity->len = _wa_last.identity_len;
+	return _wa_last.authenticated;
+}
+
+static int bind_watcher_auth(watcher_auth_api_t *api)
+{
+	if(!api)
+		return -1;
+	api->eval = wa_api_eval;
+	api->identity = wa_api_identity;
+	return 0;
+}
+
+/* ---- RPC ----------------------------------------------------------------- */
+
+static void wa_rpc_show(rpc_t *rpc, void *ctx)
+{
+	struct sip_uri puri;
+	str uri, doc = STR_NULL;
+	wa_policy_limits_t lim;
+	wa_policy_errinfo_t ei;
+	wa_policy_t *pol = NULL;
+	size_t size = 0;
+	char *desc = NULL;
+	int rc, len;
+
+	if(rpc->scan(ctx, "S", &uri) < 1) {
+		rpc->fault(ctx, 400, "Presentity URI expected");
+		return;
+	}
+	if(parse_uri(uri.s, uri.len, &puri) < 0 || puri.user.len <= 0) {
+		rpc->fault(ctx, 400, "Invalid presentity URI");
+		return;
+	}
+	rc = wa_store_fetch(&puri.user, &puri.host, &doc);
+	if(rc == WA_STORE_ERROR) {
+		rpc->fault(ctx, 500, "Policy store unreachable");
+		return;
+	}
+	if(rc == WA_STORE_NONE) {
+		rpc->fault(ctx, 404, "No policy for this presentity");
+		return;
+	}
+	memset(&lim, 0, sizeof(lim));
+	lim.max_size = (size_t)_wa_max_policy_size;
+	lim.max_depth = (unsigned)_wa_max_policy_depth;
+	lim.max_rules = (unsigned)_wa_max_policy_rules;
+	rc = wa_policy_compile(doc.s, doc.len, &lim, NULL, &pol, &size, &ei);
+	pkg_free(doc.s);
+	if(rc != 0) {
+		rpc->fault(ctx, 500, "Policy does not compile: %s (line %d)",
+				wa_policy_strerror(rc), ei.line);
+		return;
+	}
+	len = wa_policy_describe(pol, NULL, 0);
+	desc = pkg_malloc(len + 1);
+	if(!desc) {
+		free(pol);
+		rpc->fault(ctx, 500, "Out of memory");
+		return;
+	}
+	wa_policy_describe(pol, desc, len + 1);
+	rpc->rpl_printf(ctx, "%s", desc);
+	pkg_free(desc);
+	free(pol);
+}
+
+static void wa_rpc_reload(rpc_t *rpc, void *ctx)
+{
+	str uri = STR_NULL;
+	int n;
+
+	if(rpc->scan(ctx, "*S", &uri) < 1)
+		uri.s = NULL;
+	n = wa_cache_invalidate(uri.s ? &uri : NULL);
+	rpc->rpl_printf(ctx, "dropped %d cached policies", n);
+}
+
+static void wa_rpc_cache(rpc_t *rpc, void *ctx)
+{
+	unsigned entries;
+	size_t bytes;
+	void *th;
+
+	wa_cache_counts(&entries, &bytes);
+	if(rpc->add(ctx, "{", &th) < 0) {
+		rpc->fault(ctx, 500, "Internal error creating reply");
+		return;
+	}
+	rpc->struct_add(th, "ddddd", "entries", (int)entries, "bytes", (int)bytes,
+			"max_entries", _wa_cache_max_entries, "hits",
+			(int)get_stat_val(_wa_st_cache_hits), "misses",
+			(int)get_stat_val(_wa_st_cache_misses));
+}
+
+/* ---- KEMI ---------------------------------------------------------------- */
+
+/* clang-format off */
+static sr_kemi_t sr_kemi_watcher_auth_exports[] = {
+	{ str_init("watcher_auth"), str_init("check"),
+		SR_KEMIP_INT, ki_watcher_auth_check,
+		{ SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE,
+			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
+	},
+	{ str_init("watcher_auth"), str_init("check_flags"),
+		SR_KEMIP_INT, ki_watcher_auth_check_flags,
+		{ SR_KEMIP_STR, SR_KEMIP_NONE, SR_KEMIP_NONE,
+			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
+	},
+	{ str_init("watcher_auth"), str_init("invalidate"),
+		SR_KEMIP_INT, ki_watcher_auth_invalidate,
+		{ SR_KEMIP_STR, SR_KEMIP_NONE, SR_KEMIP_NONE,
+			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
+	},
+	{ {0, 0}, {0, 0}, 0, NULL, { 0, 0, 0, 0, 0, 0 } }
+};
+/* clang-format on */
+
+int mod_register(char *path, int *dlflags, void *p1, void *p2)
+{
+	sr_kemi_modules_add(sr_kemi_watcher_auth_exports);
+	return 0;
+}
