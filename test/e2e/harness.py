@@ -22,7 +22,9 @@ PCSCF_IP = os.environ.get("TEST_PCSCF_IP", "127.0.1.10")
 PS_IP = os.environ.get("TEST_PS_IP", "127.0.1.20")
 SIP_PORT, TLS_PORT, XCAP_PORT = 5060, 5061, 5443
 UA_IP = {"alice": "127.0.1.31", "bob": "127.0.1.32", "carol": "127.0.1.33",
-         "mallory": "127.0.1.66"}
+         "mallory": "127.0.1.66", "peer": "127.0.1.40"}
+TRUSTED_PEER_IP = UA_IP["peer"]  # trusted by the PS like the P-CSCF
+NONCE_EXPIRE = 5  # seconds; short so that a stale nonce can be waited out
 
 
 def read_users():
@@ -144,7 +146,9 @@ class System:
         self.run_dir = run_dir
         self.env = dict(os.environ, PCSCF_IP=PCSCF_IP, PS_IP=PS_IP,
                         SIP_PORT=str(SIP_PORT), TLS_PORT=str(TLS_PORT),
-                        XCAP_PORT=str(XCAP_PORT), LOG_LEVEL="2")
+                        XCAP_PORT=str(XCAP_PORT), LOG_LEVEL="2",
+                        EXTRA_DEFINES=f'TRUSTED_PEER_ADDR="{TRUSTED_PEER_IP}" '
+                                      f"NONCE_EXPIRE={NONCE_EXPIRE}")
         self.pcscf = Role("pcscf", run_dir, self.env)
         self.ps = Role("ps", run_dir, self.env)
 
@@ -191,6 +195,15 @@ class System:
                 " source, doc_uri, port) VALUES (?, ?, ?, 2, ?, 1, ?, 0)",
                 (user, DOMAIN, xml.encode(), uuid.uuid4().hex, uri))
         db.close()
+        # written behind the Ut interface's back: drop the cached copy
+        self.rpc("ps", "watcher_auth.reload", f"sip:{user}@{DOMAIN}")
+
+    def rpc(self, role, *args):
+        sock = os.path.join(self.run_dir, role, "kamailio_ctl")
+        p = subprocess.run(["kamcmd", "-s", "unix:" + sock, *args],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           timeout=10)
+        return p.returncode, p.stdout.decode(errors="replace")
 
 
 class SippResult:
