@@ -6,13 +6,18 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 run=${1:?usage: check-cfg.sh RUN_DIR}
 "$top/scripts/provision.sh" "$run" >/dev/null
 rc=0
-for role in pcscf ps; do
-	if out=$("$top/scripts/role.sh" $role check "$run" 2>&1); then
-		echo "kamailio -c $role: ok"
+# every role, and every define of the routing script that changes modules
+check() {
+	local role=$1 defs=$2 name=$1${2:+ ($2)}
+	if out=$(EXTRA_DEFINES="$defs" "$top/scripts/role.sh" $role check "$run" 2>&1); then
+		echo "kamailio -c $name: ok"
 	else
 		echo "$out" | grep -E 'ERROR|CRITICAL' >&2
-		echo "kamailio -c $role: FAILED" >&2
+		echo "kamailio -c $name: FAILED" >&2
 		rc=1
 	fi
-done
+}
+check pcscf ""
+check ps ""
+check ps "WITH_XCAP_ROOT XCAP_CA_FILE=\"$run/certs/ca.pem\""
 exit $rc

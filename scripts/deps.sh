@@ -10,7 +10,7 @@ pkgs=(
 	build-essential dpkg-dev bison flex pkg-config
 	libssl-dev libxml2-dev libcurl4-openssl-dev libcmocka-dev libsqlite3-dev
 	openssl sqlite3 curl sip-tester python3 python3-pytest valgrind
-	clang-format iproute2 procps
+	clang-format iproute2 procps nginx
 )
 
 missing=()
@@ -26,5 +26,15 @@ if [ "$(id -u)" != 0 ]; then
 fi
 echo "deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+# Packages such as nginx start a system service on install, listening on
+# all addresses: the tests start their own servers on loopback instead.
+norc=0
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+	printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+	chmod +x /usr/sbin/policy-rc.d
+	norc=1
+fi
 apt-get update -q
 apt-get install -y -q --no-install-recommends "${missing[@]}"
+[ $norc = 1 ] && rm -f /usr/sbin/policy-rc.d
+true

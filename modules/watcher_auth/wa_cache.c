@@ -5,10 +5,12 @@
  * the presentity URI and the compiled policy as one contiguous shm block
  * (policy.c compiles to offsets, no pointers), or the negative results "no
  * document" and "invalid document", which are cached too so that a
- * presentity without a policy costs no database query. Entries expire after
- * `ttl` seconds (the bound for writes that bypass watcher_auth_invalidate);
- * when the cache is at its bound on entries or bytes a new result is simply
- * not cached, so memory stays bounded and behaviour stays correct.
+ * presentity without a policy costs no query. Each reader says how old an
+ * entry it accepts (the ttl of its source, or the stale bound while an
+ * external source is down). When the cache is at its bound on entries or
+ * bytes, entries of the new entry's slot older than `keep` are evicted; if
+ * that is not enough the new result is simply not cached, so memory stays
+ * bounded and behaviour stays correct.
  */
 #include <string.h>
 
@@ -21,6 +23,7 @@
 #include "wa_cache.h"
 
 #define WA_CACHE_SLOTS 256
+#define WA_CACHE_ETAG_MAX 128
 
 typedef struct wa_cache_entry
 {
@@ -31,7 +34,8 @@ typedef struct wa_cache_entry
 	int err;
 	wa_policy_t *pol; /* shm block or NULL */
 	size_t size;
-	time_t expires;
+	time_t loaded; /* fetched or last validated */
+	char etag[WA_CACHE_ETAG_MAX + 1];
 } wa_cache_entry_t;
 
 typedef struct wa_cache_slot
@@ -48,12 +52,12 @@ typedef struct wa_cache
 	size_t bytes;
 	unsigned max_entries;
 	size_t max_bytes;
-	int ttl;
+	int keep;
 } wa_cache_t;
 
 static wa_cache_t *_wa_cache = NULL;
 
-int wa_cache_init(unsigned max_entries, size_t max_bytes, int ttl)
+int wa_cache_init(unsigned max_entries, size_t max_bytes, int keep)
 {
 	int i;
 
@@ -68,7 +72,7 @@ int wa_cache_init(unsigned max_entries, size_t max_bytes, int ttl)
 	lock_init(&_wa_cache->count_lock);
 	_wa_cache->max_entries = max_entries;
 	_wa_cache->max_bytes = max_bytes;
-	_wa_cache->ttl = ttl;
+	_wa_cache->keep = keep;
 	return 0;
 }
 
@@ -84,17 +88,23 @@ static void wa_cache_entry_free(wa_cache_entry_t *e)
 	shm_free(e);
 }
 
-/* unlink everything matching (uri NULL: all) from one slot; lock held */
+static int wa_cache_match(wa_cache_entry_t *e, str *uri, unsigned hash)
+{
+	return e->hash == hash && e->uri.len == uri->len
+		   && memcmp(e->uri.s, uri->s, uri->len) == 0;
+}
+
+/* unlink from one slot what matches uri (NULL: all) or, with before > 0,
+ * what was loaded before that time; lock held */
 static int wa_cache_slot_drop(wa_cache_slot_t *slot, str *uri, unsigned hash,
-		unsigned *n, size_t *bytes)
+		time_t before, unsigned *n, size_t *bytes)
 {
 	wa_cache_entry_t **pe = &slot->first, *e;
 	int dropped = 0;
 
 	while((e = *pe) != NULL) {
-		if(uri == NULL
-				|| (e->hash == hash && e->uri.len == uri->len
-						&& memcmp(e->uri.s, uri->s, uri->len) == 0)) {
+		if(before > 0 ? e->loaded < before
+					  : (uri == NULL || wa_cache_match(e, uri, hash))) {
 			*pe = e->next;
 			(*n)++;
 			*bytes += wa_cache_entry_bytes(e);
@@ -126,26 +136,38 @@ void wa_cache_destroy(void)
 	if(!_wa_cache)
 		return;
 	for(i = 0; i < WA_CACHE_SLOTS; i++)
-		wa_cache_slot_drop(&_wa_cache->slots[i], NULL, 0, &n, &bytes);
+		wa_cache_slot_drop(&_wa_cache->slots[i], NULL, 0, 0, &n, &bytes);
 	shm_free(_wa_cache);
 	_wa_cache = NULL;
 }
 
-int wa_cache_visit(str *uri, wa_cache_visit_f visit, void *arg, int *ret)
+/* the entry for uri in its slot, lock held */
+static wa_cache_entry_t *wa_cache_find(
+		wa_cache_slot_t *slot, str *uri, unsigned hash)
 {
-	unsigned hash = core_case_hash(uri, 0, 0);
-	wa_cache_slot_t *slot = &_wa_cache->slots[hash % WA_CACHE_SLOTS];
+	wa_cache_entry_t *e;
+
+	for(e = slot->first; e; e = e->next)
+		if(wa_cache_match(e, uri, hash))
+			return e;
+	return NULL;
+}
+
+#define WA_CACHE_SLOT_OF(uri, hash) \
+	(hash = core_case_hash(uri, 0, 0), &_wa_cache->slots[hash % WA_CACHE_SLOTS])
+
+int wa_cache_visit(
+		str *uri, int max_age, wa_cache_visit_f visit, void *arg, int *ret)
+{
+	unsigned hash;
+	wa_cache_slot_t *slot = WA_CACHE_SLOT_OF(uri, hash);
 	wa_cache_entry_t *e;
 	time_t now = time(NULL);
 	int hit = 0;
 
 	lock_get(&slot->lock);
-	for(e = slot->first; e; e = e->next) {
-		if(e->hash == hash && e->uri.len == uri->len
-				&& memcmp(e->uri.s, uri->s, uri->len) == 0)
-			break;
-	}
-	if(e && e->expires > now) {
+	e = wa_cache_find(slot, uri, hash);
+	if(e && now >= e->loaded && now - e->loaded < max_age) {
 		*ret = visit(e->status, e->err, e->pol, arg);
 		hit = 1;
 	}
@@ -153,19 +175,51 @@ int wa_cache_visit(str *uri, wa_cache_visit_f visit, void *arg, int *ret)
 	return hit;
 }
 
-void wa_cache_put(str *uri, wa_doc_status_t status, int err, wa_policy_t *pol,
-		size_t size)
+int wa_cache_etag(str *uri, char *etag, size_t size)
 {
-	unsigned hash = core_case_hash(uri, 0, 0);
-	wa_cache_slot_t *slot = &_wa_cache->slots[hash % WA_CACHE_SLOTS];
+	unsigned hash;
+	wa_cache_slot_t *slot = WA_CACHE_SLOT_OF(uri, hash);
+	wa_cache_entry_t *e;
+	int found = 0;
+
+	lock_get(&slot->lock);
+	e = wa_cache_find(slot, uri, hash);
+	if(e && e->etag[0] && strlen(e->etag) < size) {
+		strcpy(etag, e->etag);
+		found = 1;
+	}
+	lock_release(&slot->lock);
+	return found;
+}
+
+int wa_cache_touch(str *uri)
+{
+	unsigned hash;
+	wa_cache_slot_t *slot = WA_CACHE_SLOT_OF(uri, hash);
+	wa_cache_entry_t *e;
+
+	lock_get(&slot->lock);
+	e = wa_cache_find(slot, uri, hash);
+	if(e)
+		e->loaded = time(NULL);
+	lock_release(&slot->lock);
+	return e != NULL;
+}
+
+void wa_cache_put(str *uri, wa_doc_status_t status, int err, wa_policy_t *pol,
+		size_t size, const char *etag)
+{
+	unsigned hash;
+	wa_cache_slot_t *slot = WA_CACHE_SLOT_OF(uri, hash);
 	wa_cache_entry_t *e;
 	unsigned n = 0;
 	size_t bytes = 0, need = sizeof(*e) + uri->len + size;
 	int room;
 
-	/* replace what was there */
+	/* replace what was there, and make room among this slot's old entries */
 	lock_get(&slot->lock);
-	wa_cache_slot_drop(slot, uri, hash, &n, &bytes);
+	wa_cache_slot_drop(slot, uri, hash, 0, &n, &bytes);
+	wa_cache_slot_drop(slot, NULL, 0, time(NULL) - _wa_cache->keep, &n, &bytes);
 	lock_release(&slot->lock);
 	wa_cache_uncount(n, bytes);
 
@@ -197,7 +251,9 @@ void wa_cache_put(str *uri, wa_doc_status_t status, int err, wa_policy_t *pol,
 	e->err = err;
 	e->pol = pol; /* absorbed by the entry */
 	e->size = size;
-	e->expires = time(NULL) + _wa_cache->ttl;
+	e->loaded = time(NULL);
+	if(etag && strlen(etag) <= WA_CACHE_ETAG_MAX)
+		strcpy(e->etag, etag);
 
 	lock_get(&slot->lock);
 	e->next = slot->first;
@@ -217,16 +273,15 @@ int wa_cache_invalidate(str *uri)
 	wa_cache_slot_t *slot;
 
 	if(uri) {
-		hash = core_case_hash(uri, 0, 0);
-		slot = &_wa_cache->slots[hash % WA_CACHE_SLOTS];
+		slot = WA_CACHE_SLOT_OF(uri, hash);
 		lock_get(&slot->lock);
-		wa_cache_slot_drop(slot, uri, hash, &n, &bytes);
+		wa_cache_slot_drop(slot, uri, hash, 0, &n, &bytes);
 		lock_release(&slot->lock);
 	} else {
 		for(i = 0; i < WA_CACHE_SLOTS; i++) {
 			slot = &_wa_cache->slots[i];
 			lock_get(&slot->lock);
-			wa_cache_slot_drop(slot, NULL, 0, &n, &bytes);
+			wa_cache_slot_drop(slot, NULL, 0, 0, &n, &bytes);
 			lock_release(&slot->lock);
 		}
 	}

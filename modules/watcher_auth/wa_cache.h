@@ -21,16 +21,28 @@ typedef enum wa_doc_status
 typedef int (*wa_cache_visit_f)(
 		wa_doc_status_t status, int err, const wa_policy_t *pol, void *arg);
 
-int wa_cache_init(unsigned max_entries, size_t max_bytes, int ttl);
+/* keep: the age in seconds after which an entry may be evicted to make
+ * room (the longest max_age any caller asks for). */
+int wa_cache_init(unsigned max_entries, size_t max_bytes, int keep);
 void wa_cache_destroy(void);
 
-/* 1 and visit's return in *ret on a hit (fresh entry), 0 on a miss. */
-int wa_cache_visit(str *uri, wa_cache_visit_f visit, void *arg, int *ret);
+/* 1 and visit's return in *ret on a hit on an entry at most max_age
+ * seconds old, 0 on a miss. */
+int wa_cache_visit(
+		str *uri, int max_age, wa_cache_visit_f visit, void *arg, int *ret);
+
+/* 1 and the entry's ETag (of an external source) when there is an entry of
+ * any age, 0 when there is none. */
+int wa_cache_etag(str *uri, char *etag, size_t size);
+
+/* Marks an entry as just validated (a 304): 1 when there was one. */
+int wa_cache_touch(str *uri);
 
 /* Stores a result: takes ownership of pol (an shm block) or frees it when
- * the cache is full. status/err as for the visit callback. */
+ * the cache is full. status/err as for the visit callback; etag may be
+ * NULL. */
 void wa_cache_put(str *uri, wa_doc_status_t status, int err, wa_policy_t *pol,
-		size_t size);
+		size_t size, const char *etag);
 
 /* Drops one presentity's entry; all of them when uri is NULL. Returns the
  * number of entries dropped. */

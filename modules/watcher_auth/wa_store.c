@@ -22,6 +22,7 @@ static str _wa_col_username = str_init("username");
 static str _wa_col_domain = str_init("domain");
 static str _wa_col_doc_type = str_init("doc_type");
 static str _wa_col_doc = str_init("doc");
+static str _wa_col_etag = str_init("etag");
 
 int wa_store_init(str *db_url, str *table)
 {
@@ -56,15 +57,33 @@ void wa_store_destroy(void)
 	_wa_db = NULL;
 }
 
-int wa_store_fetch(str *user, str *domain, str *doc)
+/* text of a string-ish column, or NULL */
+static const char *wa_store_val(db_val_t *v, int *len)
+{
+	if(VAL_NULL(v))
+		return NULL;
+	switch(VAL_TYPE(v)) {
+		case DB1_BLOB:
+			*len = VAL_BLOB(v).len;
+			return VAL_BLOB(v).s;
+		case DB1_STR:
+			*len = VAL_STR(v).len;
+			return VAL_STR(v).s;
+		case DB1_STRING:
+			*len = VAL_STRING(v) ? strlen(VAL_STRING(v)) : 0;
+			return VAL_STRING(v);
+		default:
+			LM_ERR("unexpected column type %d\n", VAL_TYPE(v));
+			return NULL;
+	}
+}
+
+/* SELECT cols FROM xcap WHERE username, domain, doc_type = pres-rules */
+static int wa_store_query(
+		str *user, str *domain, db_key_t *cols, int ncols, db1_res_t **res)
 {
 	db_key_t keys[3] = {&_wa_col_username, &_wa_col_domain, &_wa_col_doc_type};
-	db_key_t cols[1] = {&_wa_col_doc};
 	db_val_t vals[3];
-	db1_res_t *res = NULL;
-	db_val_t *v;
-	const char *s = NULL;
-	int len = 0, ret = WA_STORE_ERROR;
 
 	if(!_wa_db)
 		return WA_STORE_ERROR;
@@ -80,40 +99,64 @@ int wa_store_fetch(str *user, str *domain, str *doc)
 		LM_ERR("cannot use table '%.*s'\n", _wa_table.len, _wa_table.s);
 		return WA_STORE_ERROR;
 	}
-	if(_wa_dbf.query(_wa_db, keys, 0, vals, cols, 3, 1, 0, &res) < 0 || !res) {
+	if(_wa_dbf.query(_wa_db, keys, 0, vals, cols, 3, ncols, 0, res) < 0
+			|| !*res) {
 		LM_ERR("policy query for %.*s@%.*s failed\n", user->len, user->s,
 				domain->len, domain->s);
 		return WA_STORE_ERROR;
 	}
-	if(RES_ROW_N(res) <= 0) {
-		ret = WA_STORE_NONE;
-		goto out;
-	}
-	if(RES_ROW_N(res) > 1)
+	if(RES_ROW_N(*res) <= 0)
+		return WA_STORE_NONE;
+	if(RES_ROW_N(*res) > 1)
 		LM_WARN("%.*s@%.*s has %d pres-rules documents, using the first\n",
-				user->len, user->s, domain->len, domain->s, RES_ROW_N(res));
-	v = ROW_VALUES(&RES_ROWS(res)[0]);
-	if(VAL_NULL(v)) {
-		ret = WA_STORE_NONE;
+				user->len, user->s, domain->len, domain->s, RES_ROW_N(*res));
+	return WA_STORE_FOUND;
+}
+
+static int wa_store_copy_etag(db_val_t *v, char *etag, size_t size)
+{
+	const char *s;
+	int len = 0;
+
+	s = wa_store_val(v, &len);
+	if(!s || len <= 0 || (size_t)len >= size) {
+		etag[0] = '\0';
+		return -1;
+	}
+	memcpy(etag, s, len);
+	etag[len] = '\0';
+	return 0;
+}
+
+int wa_store_etag(str *user, str *domain, char *etag, size_t size)
+{
+	db_key_t cols[1] = {&_wa_col_etag};
+	db1_res_t *res = NULL;
+	int ret;
+
+	ret = wa_store_query(user, domain, cols, 1, &res);
+	if(ret == WA_STORE_FOUND
+			&& wa_store_copy_etag(ROW_VALUES(&RES_ROWS(res)[0]), etag, size)
+					   < 0)
+		etag[0] = '\0'; /* no usable version: always reloaded */
+	if(res)
+		_wa_dbf.free_result(_wa_db, res);
+	return ret;
+}
+
+int wa_store_fetch(str *user, str *domain, str *doc, char *etag, size_t size)
+{
+	db_key_t cols[2] = {&_wa_col_doc, &_wa_col_etag};
+	db1_res_t *res = NULL;
+	db_val_t *v;
+	const char *s;
+	int len = 0, ret;
+
+	ret = wa_store_query(user, domain, cols, 2, &res);
+	if(ret != WA_STORE_FOUND)
 		goto out;
-	}
-	switch(VAL_TYPE(v)) {
-		case DB1_BLOB:
-			s = VAL_BLOB(v).s;
-			len = VAL_BLOB(v).len;
-			break;
-		case DB1_STR:
-			s = VAL_STR(v).s;
-			len = VAL_STR(v).len;
-			break;
-		case DB1_STRING:
-			s = VAL_STRING(v);
-			len = s ? strlen(s) : 0;
-			break;
-		default:
-			LM_ERR("unexpected type %d of column doc\n", VAL_TYPE(v));
-			goto out;
-	}
+	v = ROW_VALUES(&RES_ROWS(res)[0]);
+	s = wa_store_val(&v[0], &len);
 	if(!s || len <= 0) {
 		ret = WA_STORE_NONE;
 		goto out;
@@ -121,13 +164,16 @@ int wa_store_fetch(str *user, str *domain, str *doc)
 	doc->s = pkg_malloc(len + 1);
 	if(!doc->s) {
 		PKG_MEM_ERROR;
+		ret = WA_STORE_ERROR;
 		goto out;
 	}
 	memcpy(doc->s, s, len);
 	doc->s[len] = '\0';
 	doc->len = len;
-	ret = WA_STORE_FOUND;
+	if(etag && wa_store_copy_etag(&v[1], etag, size) < 0)
+		etag[0] = '\0';
 out:
-	_wa_dbf.free_result(_wa_db, res);
+	if(res)
+		_wa_dbf.free_result(_wa_db, res);
 	return ret;
 }

@@ -15,8 +15,15 @@ int wa_store_init(str *db_url, str *table); /* mod_init */
 int wa_store_child_init(void);				/* per process */
 void wa_store_destroy(void);
 
+#define WA_STORE_ETAG_MAX 128
+
+/* The version (etag column, changed by xcap_server on every write) of the
+ * pres-rules document of user@domain, NUL-terminated in etag. */
+int wa_store_etag(str *user, str *domain, char *etag, size_t size);
+
 /* The pres-rules document of user@domain, as a pkg copy in *doc (the caller
- * frees it with pkg_free) when found. */
-int wa_store_fetch(str *user, str *domain, str *doc);
+ * frees it with pkg_free) when found, and its etag when etag is not NULL
+ * (both from the same row). */
+int wa_store_fetch(str *user, str *domain, str *doc, char *etag, size_t size);
 
 #endif

@@ -8,6 +8,8 @@
  * checked here (digest.c): MD5 and SHA-256, compared in constant time,
  * because auth checks one global algorithm with a plain memcmp.
  */
+#include <ctype.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -41,6 +43,7 @@
 #include "policy.h"
 #include "wa_cache.h"
 #include "wa_store.h"
+#include "xcap_fetch.h"
 #include "api.h"
 
 MODULE_VERSION
@@ -67,10 +70,22 @@ static int _wa_offer_md5 = 1;
 static int _wa_check_uri = 1;
 static int _wa_cache_max_entries = 4096;
 static int _wa_cache_max_kbytes = 4096;
-static int _wa_cache_ttl = 300;
+static int _wa_cache_ttl = 0;
 static int _wa_max_policy_size = 65536;
 static int _wa_max_policy_depth = 32;
 static int _wa_max_policy_rules = 256;
+static str _wa_xcap_root = STR_NULL;
+static str _wa_xcap_ca_file = STR_NULL;
+static int _wa_xcap_connect_timeout = 300;
+static int _wa_xcap_timeout = 1000;
+static int _wa_xcap_ttl = 30;
+static int _wa_xcap_stale_ttl = 300;
+
+static int _wa_xcap_retry = 2;
+
+static wa_xcap_client_t *_wa_xcap = NULL; /* per process */
+/* shm: until when the XCAP server counts as failing, for every worker */
+static time_t *_wa_xcap_retry_at = NULL;
 
 static auth_api_s_t _wa_auth;
 static sl_api_t _wa_sl;
@@ -87,6 +102,7 @@ static stat_var *_wa_st_policy_errors;
 static stat_var *_wa_st_store_errors;
 static stat_var *_wa_st_cache_hits;
 static stat_var *_wa_st_cache_misses;
+static stat_var *_wa_st_fetch_errors;
 
 /* what the last checked message decided, for $wauth(...) and the API */
 static struct
@@ -164,6 +180,13 @@ static param_export_t params[] = {
 	{"max_policy_size", PARAM_INT, &_wa_max_policy_size},
 	{"max_policy_depth", PARAM_INT, &_wa_max_policy_depth},
 	{"max_policy_rules", PARAM_INT, &_wa_max_policy_rules},
+	{"xcap_root", PARAM_STR, &_wa_xcap_root},
+	{"xcap_ca_file", PARAM_STR, &_wa_xcap_ca_file},
+	{"xcap_connect_timeout", PARAM_INT, &_wa_xcap_connect_timeout},
+	{"xcap_timeout", PARAM_INT, &_wa_xcap_timeout},
+	{"xcap_ttl", PARAM_INT, &_wa_xcap_ttl},
+	{"xcap_stale_ttl", PARAM_INT, &_wa_xcap_stale_ttl},
+	{"xcap_retry", PARAM_INT, &_wa_xcap_retry},
 	{0, 0, 0}
 };
 
@@ -190,6 +213,7 @@ static stat_export_t mod_stats[] = {
 	{"store_errors", 0, &_wa_st_store_errors},
 	{"cache_hits", 0, &_wa_st_cache_hits},
 	{"cache_misses", 0, &_wa_st_cache_misses},
+	{"fetch_errors", 0, &_wa_st_fetch_errors},
 	{0, 0, 0}
 };
 
@@ -252,10 +276,52 @@ static int mod_init(void)
 		LM_ERR("the sl module is needed to send replies\n");
 		return -1;
 	}
-	if(wa_store_init(&_wa_db_url, &_wa_xcap_table) < 0)
+	if(_wa_xcap_root.len > 0) {
+		char url[WA_POLICY_URI_MAX];
+		if(wa_xcap_url(_wa_xcap_root.s, _wa_xcap_root.len, "sip:u@d", 7, url,
+				   sizeof(url))
+				< 0) {
+			LM_ERR("modparam xcap_root must be an https:// URL, not '%.*s'\n",
+					_wa_xcap_root.len, _wa_xcap_root.s);
+			return -1;
+		}
+		if(_wa_xcap_ca_file.len <= 0) {
+			LM_ERR("modparam xcap_ca_file is required with xcap_root\n");
+			return -1;
+		}
+		if(_wa_xcap_connect_timeout <= 0 || _wa_xcap_timeout <= 0
+				|| _wa_xcap_connect_timeout > _wa_xcap_timeout
+				|| _wa_xcap_timeout > 10000) {
+			LM_ERR("modparams xcap_connect_timeout <= xcap_timeout, 1..10000"
+				   " ms\n");
+			return -1;
+		}
+		if(_wa_xcap_ttl < 0 || _wa_xcap_stale_ttl < _wa_xcap_ttl) {
+			LM_ERR("modparams xcap_ttl >= 0 and xcap_stale_ttl >= xcap_ttl\n");
+			return -1;
+		}
+		if(_wa_xcap_retry < 0 || _wa_xcap_retry > 3600) {
+			LM_ERR("modparam xcap_retry must be 0..3600 s\n");
+			return -1;
+		}
+		_wa_xcap_retry_at = shm_malloc(sizeof(*_wa_xcap_retry_at));
+		if(!_wa_xcap_retry_at) {
+			SHM_MEM_ERROR;
+			return -1;
+		}
+		*_wa_xcap_retry_at = 0;
+		if(wa_xcap_global_init() != 0) {
+			LM_ERR("libcurl initialization failed\n");
+			return -1;
+		}
+	} else if(wa_store_init(&_wa_db_url, &_wa_xcap_table) < 0) {
 		return -1;
+	}
 	if(wa_cache_init((unsigned)_wa_cache_max_entries,
-			   (size_t)_wa_cache_max_kbytes * 1024, _wa_cache_ttl)
+			   (size_t)_wa_cache_max_kbytes * 1024,
+			   _wa_xcap_root.len > 0
+					   ? _wa_xcap_stale_ttl
+					   : (_wa_cache_ttl > 60 ? _wa_cache_ttl : 60))
 			< 0)
 		return -1;
 	if(register_module_stats(exports.name, mod_stats) != 0) {
@@ -266,24 +332,55 @@ static int mod_init(void)
 		LM_ERR("cannot register RPC commands\n");
 		return -1;
 	}
-	LM_INFO("policies from table '%.*s', cache %d entries / %d KiB / %d s,"
-			" MD5 %s\n",
-			_wa_xcap_table.len, _wa_xcap_table.s, _wa_cache_max_entries,
-			_wa_cache_max_kbytes, _wa_cache_ttl,
-			_wa_offer_md5 ? "offered" : "not offered");
+	if(_wa_xcap_root.len > 0)
+		LM_INFO("policies from %.*s (timeout %d ms, ttl %d s, stale %d s),"
+				" cache %d entries / %d KiB, MD5 %s\n",
+				_wa_xcap_root.len, _wa_xcap_root.s, _wa_xcap_timeout,
+				_wa_xcap_ttl, _wa_xcap_stale_ttl, _wa_cache_max_entries,
+				_wa_cache_max_kbytes,
+				_wa_offer_md5 ? "offered" : "not offered");
+	else
+		LM_INFO("policies from table '%.*s', cache %d entries / %d KiB,"
+				" version checked %s, MD5 %s\n",
+				_wa_xcap_table.len, _wa_xcap_table.s, _wa_cache_max_entries,
+				_wa_cache_max_kbytes,
+				_wa_cache_ttl > 0 ? "after cache_ttl" : "on every SUBSCRIBE",
+				_wa_offer_md5 ? "offered" : "not offered");
 	return 0;
 }
 
 static int child_init(int rank)
 {
+	wa_xcap_cfg_t cfg;
+
 	if(rank == PROC_INIT || rank == PROC_MAIN || rank == PROC_TCP_MAIN)
 		return 0;
-	return wa_store_child_init();
+	if(_wa_xcap_root.len <= 0)
+		return wa_store_child_init();
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.ca_file = _wa_xcap_ca_file.s;
+	cfg.connect_timeout_ms = _wa_xcap_connect_timeout;
+	cfg.timeout_ms = _wa_xcap_timeout;
+	cfg.max_body = (size_t)_wa_max_policy_size;
+	_wa_xcap = wa_xcap_client_new(&cfg);
+	if(!_wa_xcap) {
+		LM_ERR("cannot create the XCAP client\n");
+		return -1;
+	}
+	return 0;
 }
 
 static void mod_destroy(void)
 {
-	wa_store_destroy();
+	if(_wa_xcap_root.len > 0) {
+		wa_xcap_client_free(_wa_xcap);
+		_wa_xcap = NULL;
+		if(_wa_xcap_retry_at)
+			shm_free(_wa_xcap_retry_at);
+		_wa_xcap_retry_at = NULL;
+	} else {
+		wa_store_destroy();
+	}
 	wa_cache_destroy();
 }
 
@@ -343,32 +440,15 @@ static int wa_eval_visit(
 	return WA_DOC_OK;
 }
 
-/* Finds and evaluates the policy of presentity (sip:user@domain): returns a
- * wa_doc_status_t; *err gets the compile error of an invalid document. */
-static int wa_policy_lookup(
-		str *presentity, str *user, str *domain, wa_eval_t *ev, int *err)
+/* Compiles a fetched document into the cache and evaluates it */
+static int wa_policy_load(
+		str *presentity, str *doc, const char *etag, wa_eval_t *ev, int *err)
 {
 	wa_policy_limits_t lim;
 	wa_policy_errinfo_t ei;
 	wa_policy_t *pol = NULL;
 	size_t size = 0;
-	str doc = STR_NULL;
-	int ret, rc;
-
-	*err = 0;
-	if(wa_cache_visit(presentity, wa_eval_visit, ev, &ret)) {
-		update_stat(_wa_st_cache_hits, 1);
-		return ret;
-	}
-	update_stat(_wa_st_cache_misses, 1);
-
-	rc = wa_store_fetch(user, domain, &doc);
-	if(rc == WA_STORE_ERROR)
-		return WA_DOC_STORE_ERR; /* not cached: try again next time */
-	if(rc == WA_STORE_NONE) {
-		wa_cache_put(presentity, WA_DOC_NONE, 0, NULL, 0);
-		return WA_DOC_NONE;
-	}
+	int rc, ret;
 
 	memset(&lim, 0, sizeof(lim));
 	lim.max_size = (size_t)_wa_max_policy_size;
@@ -376,41 +456,156 @@ static int wa_policy_lookup(
 	lim.max_rules = (unsigned)_wa_max_policy_rules;
 	memset(&ei, 0, sizeof(ei));
 	rc = wa_policy_compile(
-			doc.s, doc.len, &lim, wa_shm_alloc, &pol, &size, &ei);
-	pkg_free(doc.s);
+			doc->s, doc->len, &lim, wa_shm_alloc, &pol, &size, &ei);
 	if(rc != 0) {
 		*err = rc;
 		LM_ERR("pres-rules of %.*s do not compile: %s (line %d):"
 			   " its watchers are not authorized\n",
 				presentity->len, presentity->s, wa_policy_strerror(rc),
 				ei.line);
-		wa_cache_put(presentity, WA_DOC_INVALID, rc, NULL, 0);
+		wa_cache_put(presentity, WA_DOC_INVALID, rc, NULL, 0, etag);
 		return WA_DOC_INVALID;
 	}
 	ret = wa_eval_visit(WA_DOC_OK, 0, pol, ev);
-	wa_cache_put(presentity, WA_DOC_OK, 0, pol, size); /* absorbs pol */
+	wa_cache_put(presentity, WA_DOC_OK, 0, pol, size, etag); /* absorbs pol */
 	return ret;
+}
+
+/* The policy from the external XCAP server: revalidated with its ETag once
+ * older than xcap_ttl; while the server fails, a cached copy is used up to
+ * xcap_stale_ttl old, and nothing (closed) after that. */
+static int wa_policy_lookup_xcap(str *presentity, wa_eval_t *ev, int *err)
+{
+	char url[1024], etag[WA_XCAP_ETAG_MAX + 1];
+	wa_xcap_doc_t xd;
+	str doc;
+	int rc, ret, have;
+
+	have = wa_cache_etag(presentity, etag, sizeof(etag));
+	if(wa_xcap_url(_wa_xcap_root.s, _wa_xcap_root.len, presentity->s,
+			   presentity->len, url, sizeof(url))
+			< 0)
+		return WA_DOC_STORE_ERR;
+	memset(&xd, 0, sizeof(xd));
+	if(time(NULL) < *_wa_xcap_retry_at) {
+		/* the server failed a moment ago: do not hold this worker again */
+		rc = WA_XCAP_E_CONNECT;
+		snprintf(xd.err, sizeof(xd.err), "failed less than %d s ago",
+				_wa_xcap_retry);
+	} else {
+		rc = wa_xcap_fetch(_wa_xcap, url, have ? etag : NULL, &xd);
+		if(rc == WA_XCAP_E_CONNECT || rc == WA_XCAP_E_TIMEOUT
+				|| rc == WA_XCAP_E_TLS)
+			*_wa_xcap_retry_at = time(NULL) + _wa_xcap_retry;
+	}
+	switch(rc) {
+		case WA_XCAP_OK:
+			doc.s = xd.body;
+			doc.len = (int)xd.len;
+			ret = wa_policy_load(presentity, &doc, xd.etag, ev, err);
+			break;
+		case WA_XCAP_NOT_MODIFIED:
+			wa_cache_touch(presentity);
+			if(!wa_cache_visit(
+					   presentity, _wa_xcap_stale_ttl, wa_eval_visit, ev, &ret))
+				ret = WA_DOC_STORE_ERR;
+			break;
+		case WA_XCAP_NOT_FOUND:
+			wa_cache_put(presentity, WA_DOC_NONE, 0, NULL, 0, NULL);
+			ret = WA_DOC_NONE;
+			break;
+		default:
+			update_stat(_wa_st_fetch_errors, 1);
+			if(wa_cache_visit(presentity, _wa_xcap_stale_ttl, wa_eval_visit, ev,
+					   &ret)) {
+				LM_WARN("policy of %.*s from %s: %s (%s): using the cached"
+						" copy\n",
+						presentity->len, presentity->s, url,
+						wa_xcap_strerror(rc), xd.err);
+			} else {
+				LM_ERR("policy of %.*s from %s: %s (%s), none cached: its"
+					   " watchers are not authorized\n",
+						presentity->len, presentity->s, url,
+						wa_xcap_strerror(rc), xd.err);
+				ret = WA_DOC_STORE_ERR;
+			}
+			break;
+	}
+	wa_xcap_doc_free(&xd);
+	return ret;
+}
+
+/* The policy from the xcap table. The row's etag, which xcap_server
+ * changes on every write, is checked on every lookup (one small indexed
+ * query) unless the operator trusts the cache for cache_ttl seconds: so a
+ * write through the Ut interface, or on another node sharing the database,
+ * is obeyed by the very next SUBSCRIBE, and the expensive part, parsing and
+ * compiling the document, happens once per version. */
+static int wa_policy_lookup_db(
+		str *presentity, str *user, str *domain, wa_eval_t *ev, int *err)
+{
+	char etag[WA_STORE_ETAG_MAX + 1], cached[WA_STORE_ETAG_MAX + 1];
+	str doc = STR_NULL;
+	int ret, rc;
+
+	rc = wa_store_etag(user, domain, etag, sizeof(etag));
+	if(rc == WA_STORE_ERROR)
+		return WA_DOC_STORE_ERR;
+	if(rc == WA_STORE_NONE)
+		return WA_DOC_NONE;
+	if(etag[0] && wa_cache_etag(presentity, cached, sizeof(cached))
+			&& strcmp(etag, cached) == 0) {
+		wa_cache_touch(presentity);
+		if(wa_cache_visit(presentity, INT_MAX, wa_eval_visit, ev, &ret)) {
+			update_stat(_wa_st_cache_hits, 1);
+			return ret;
+		}
+	}
+	update_stat(_wa_st_cache_misses, 1);
+	rc = wa_store_fetch(user, domain, &doc, etag, sizeof(etag));
+	if(rc == WA_STORE_ERROR)
+		return WA_DOC_STORE_ERR;
+	if(rc == WA_STORE_NONE)
+		return WA_DOC_NONE;
+	ret = wa_policy_load(presentity, &doc, etag[0] ? etag : NULL, ev, err);
+	pkg_free(doc.s);
+	return ret;
+}
+
+/* Finds and evaluates the policy of presentity (sip:user@domain): returns a
+ * wa_doc_status_t; *err gets the compile error of an invalid document. */
+static int wa_policy_lookup(
+		str *presentity, str *user, str *domain, wa_eval_t *ev, int *err)
+{
+	int ret, ttl;
+
+	*err = 0;
+	ttl = _wa_xcap_root.len > 0 ? _wa_xcap_ttl : _wa_cache_ttl;
+	if(ttl > 0 && wa_cache_visit(presentity, ttl, wa_eval_visit, ev, &ret)) {
+		update_stat(_wa_st_cache_hits, 1);
+		return ret;
+	}
+	if(_wa_xcap_root.len > 0) {
+		update_stat(_wa_st_cache_misses, 1);
+		return wa_policy_lookup_xcap(presentity, ev, err);
+	}
+	return wa_policy_lookup_db(presentity, user, domain, ev, err);
 }
 
 /* ---- request helpers ----------------------------------------------------- */
 
-/* "sip:user@host" of the presentity: the Request-URI of an initial
- * SUBSCRIBE, the To URI within a dialog. */
-static int wa_presentity(sip_msg_t *msg, char *buf, size_t size, str *aor,
-		str *user, str *domain)
+/* The canonical AOR of a presentity URI, the key of its cache entry and
+ * of its policy: "sip:" user "@" host, the host lowercased (user parts are
+ * case-sensitive, host names are not). */
+static int wa_aor(
+		str *uri, char *buf, size_t size, str *aor, str *user, str *domain)
 {
 	struct sip_uri puri;
-	str uri;
-	int n;
+	int n, i;
 
-	if(get_to(msg)->tag_value.len > 0) {
-		uri = get_to(msg)->uri;
-	} else {
-		uri = *GET_RURI(msg);
-	}
-	if(parse_uri(uri.s, uri.len, &puri) < 0 || puri.user.len <= 0
+	if(parse_uri(uri->s, uri->len, &puri) < 0 || puri.user.len <= 0
 			|| puri.host.len <= 0) {
-		LM_DBG("presentity URI '%.*s' unusable\n", uri.len, uri.s);
+		LM_DBG("presentity URI '%.*s' unusable\n", uri->len, uri->s);
 		return -1;
 	}
 	n = snprintf(buf, size, "sip:%.*s@%.*s", puri.user.len, puri.user.s,
@@ -423,7 +618,24 @@ static int wa_presentity(sip_msg_t *msg, char *buf, size_t size, str *aor,
 	user->len = puri.user.len;
 	domain->s = buf + 4 + puri.user.len + 1;
 	domain->len = puri.host.len;
+	for(i = 0; i < domain->len; i++)
+		domain->s[i] = (char)tolower((unsigned char)domain->s[i]);
 	return 0;
+}
+
+/* The presentity: the Request-URI of an initial SUBSCRIBE, the To URI
+ * within a dialog. */
+static int wa_presentity(sip_msg_t *msg, char *buf, size_t size, str *aor,
+		str *user, str *domain)
+{
+	str uri;
+
+	if(get_to(msg)->tag_value.len > 0) {
+		uri = get_to(msg)->uri;
+	} else {
+		uri = *GET_RURI(msg);
+	}
+	return wa_aor(&uri, buf, size, aor, user, domain);
 }
 
 /* The identity the policy is evaluated on: a P-Asserted-Identity when the
@@ -520,6 +732,8 @@ static unsigned wa_realm_algs(wa_eval_t *ev, str *realm)
 		wa_secret_of(c, &sec);
 		algs |= wa_digest_secret_algs(&sec);
 	}
+	if(!_wa_offer_md5)
+		algs &= ~WA_DIGEST_ALGS_MD5;
 	return algs;
 }
 
@@ -539,12 +753,8 @@ static int wa_challenge(sip_msg_t *msg, str *realm, int stale, unsigned algs)
 		order[n++] = &alg_sha256;
 	if(_wa_offer_md5 && (algs & WA_DIGEST_ALGS_MD5))
 		order[n++] = &alg_md5;
-	if(n == 0) {
-		LM_ERR("no digest algorithm to offer in realm %.*s (MD5 not offered"
-			   " and no SHA-256 credential)\n",
-				realm->len, realm->s);
-		return -1;
-	}
+	if(n == 0)
+		return -1; /* wa_realm_algs said there is one: cannot happen */
 	destroy_avps(_wa_challenge_avp_type, _wa_challenge_avp_name, 1);
 	for(i = 0; i < n; i++) {
 		if(_wa_auth.build_challenge(
@@ -588,6 +798,15 @@ static int wa_verify(sip_msg_t *msg, struct hdr_field *h, str *username,
 	rc = wa_digest_parse(h->body.s, h->body.len, &cred);
 	if(rc != 0) {
 		*why = wa_digest_strerror(rc);
+		return -1;
+	}
+	if(cred.qop_type != WA_DIGEST_QOP_AUTH) {
+		/* without qop there is no nonce count: replayable until expiry */
+		*why = "response without qop=auth (replayable, refused)";
+		return -1;
+	}
+	if(!_wa_offer_md5 && (WA_DIGEST_ALG_BIT(cred.alg) & WA_DIGEST_ALGS_MD5)) {
+		*why = "MD5 answer while MD5 is not offered (modparam offer_md5)";
 		return -1;
 	}
 	if(_wa_check_uri
@@ -773,9 +992,10 @@ static int ki_watcher_auth_check_flags(sip_msg_t *msg, str *flags)
 	if(algs == 0) {
 		update_stat(_wa_st_policy_errors, 1);
 		LM_ERR("pres-rules of %.*s demand digest but hold no credential for"
-			   " realm %.*s: SUBSCRIBE of %.*s not authorized\n",
-				presentity.len, presentity.s, realm.len, realm.s, canon.len,
-				canon.s);
+			   " realm %.*s usable with the offered algorithms (offer_md5=%d):"
+			   " SUBSCRIBE of %.*s not authorized\n",
+				presentity.len, presentity.s, realm.len, realm.s, _wa_offer_md5,
+				canon.len, canon.s);
 		wa_reply(msg, 500, "Presentity Policy Error", NULL);
 		ret = WA_RC_ERROR;
 		goto out;
@@ -978,6 +1198,40 @@ static int bind_watcher_auth(watcher_auth_api_t *api)
 
 /* ---- RPC ----------------------------------------------------------------- */
 
+/* The presentity's document from whichever source is configured, as a pkg
+ * copy; WA_STORE_FOUND, WA_STORE_NONE or WA_STORE_ERROR. */
+static int wa_doc_fetch(str *user, str *domain, str *doc)
+{
+	char aor[WA_POLICY_URI_MAX], url[1024];
+	wa_xcap_doc_t xd;
+	int n, rc, ret = WA_STORE_ERROR;
+
+	if(_wa_xcap_root.len <= 0)
+		return wa_store_fetch(user, domain, doc, NULL, 0);
+	n = snprintf(aor, sizeof(aor), "sip:%.*s@%.*s", user->len, user->s,
+			domain->len, domain->s);
+	if(n <= 0 || (size_t)n >= sizeof(aor)
+			|| wa_xcap_url(_wa_xcap_root.s, _wa_xcap_root.len, aor, n, url,
+					   sizeof(url))
+					   < 0)
+		return WA_STORE_ERROR;
+	memset(&xd, 0, sizeof(xd));
+	rc = wa_xcap_fetch(_wa_xcap, url, NULL, &xd);
+	if(rc == WA_XCAP_NOT_FOUND) {
+		ret = WA_STORE_NONE;
+	} else if(rc == WA_XCAP_OK) {
+		doc->s = pkg_malloc(xd.len + 1);
+		if(doc->s) {
+			memcpy(doc->s, xd.body, xd.len);
+			doc->s[xd.len] = '\0';
+			doc->len = (int)xd.len;
+			ret = WA_STORE_FOUND;
+		}
+	}
+	wa_xcap_doc_free(&xd);
+	return ret;
+}
+
 static void wa_rpc_show(rpc_t *rpc, void *ctx)
 {
 	struct sip_uri puri;
@@ -997,7 +1251,7 @@ static void wa_rpc_show(rpc_t *rpc, void *ctx)
 		rpc->fault(ctx, 400, "Invalid presentity URI");
 		return;
 	}
-	rc = wa_store_fetch(&puri.user, &puri.host, &doc);
+	rc = wa_doc_fetch(&puri.user, &puri.host, &doc);
 	if(rc == WA_STORE_ERROR) {
 		rpc->fault(ctx, 500, "Policy store unreachable");
 		return;
@@ -1035,9 +1289,18 @@ static void wa_rpc_reload(rpc_t *rpc, void *ctx)
 	str uri = STR_NULL;
 	int n;
 
+	char buf[WA_POLICY_URI_MAX];
+	str aor, user, domain;
+
 	if(rpc->scan(ctx, "*S", &uri) < 1)
 		uri.s = NULL;
-	n = wa_cache_invalidate(uri.s ? &uri : NULL);
+	if(uri.s && wa_aor(&uri, buf, sizeof(buf), &aor, &user, &domain) < 0) {
+		rpc->fault(ctx, 400, "Invalid presentity URI");
+		return;
+	}
+	n = wa_cache_invalidate(uri.s ? &aor : NULL);
+	if(_wa_xcap_retry_at)
+		*_wa_xcap_retry_at = 0; /* and ask the XCAP server again at once */
 	rpc->rpl_printf(ctx, "dropped %d cached policies", n);
 }
 
