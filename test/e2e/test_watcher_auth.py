@@ -280,3 +280,22 @@ def test_rpc_show_has_no_secrets(system):
     rc, out = system.rpc("ps", "watcher_auth.show", f"sip:alice@{DOMAIN}")
     assert rc == 0 and "authenticate(digest" in out
     assert BOB_HA1 not in out and BOB_SECRET not in out
+
+
+def test_response_without_qop_refused(system, published):
+    """An RFC 2069 response (no qop, so no nonce count) could be replayed
+    until its nonce expires: it is refused, never 200."""
+    system.set_pres_rules("alice", policy({"method": "digest", "ha1": BOB_HA1}))
+    ua = bob_ua(system)
+    try:
+        _, r401 = ua.subscribe("alice")
+        ch = sipua.challenges(r401)[0]
+        uri = f"sip:alice@{DOMAIN}"
+        resp = sipua.H("MD5", f"{BOB_HA1}:{ch['nonce']}:" + sipua.H("MD5", f"SUBSCRIBE:{uri}"))
+        auth = (f'Digest username="bob@{DOMAIN}", realm="{ch["realm"]}", '
+                f'nonce="{ch["nonce"]}", uri="{uri}", response="{resp}", algorithm=MD5')
+        for _ in range(2):
+            _, r = ua.subscribe("alice", auth=auth)
+            assert r.status == 403
+    finally:
+        ua.close()
