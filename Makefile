@@ -5,6 +5,7 @@
 #   make run        both roles on loopback, in the foreground (Ctrl-C stops)
 #   make test       unit and end-to-end tests; last line "N passed, N failed"
 #   make bench      benchmarks (ratios side by side, callgrind instructions)
+#   make fuzz       every libFuzzer harness, FUZZ_SECONDS each (default 60)
 #   make check-cfg  kamailio -c for both roles
 #   make format / check-format
 #
@@ -16,7 +17,7 @@ MODULES := $(patsubst modules/%/Makefile,%,$(wildcard modules/*/Makefile))
 MODSO   := $(foreach m,$(MODULES),$(BUILD)/modules/$(m).so)
 SOURCES := $(shell git ls-files --cached --others --exclude-standard 'modules/*.c' 'modules/*.h' 'test/*.c' 'test/*.h' 'fuzz/*.c' 2>/dev/null)
 
-.PHONY: all deps ksrc modules run test unit e2e bench check-cfg format \
+.PHONY: all deps ksrc modules run test unit e2e bench fuzz check-cfg format \
 	check-format clean distclean
 
 all: modules
@@ -54,6 +55,9 @@ test: modules
 
 bench: modules
 	@bench/run.sh
+
+fuzz: deps
+	@scripts/fuzz.sh
 
 format:
 	@clang-format -i $(SOURCES)

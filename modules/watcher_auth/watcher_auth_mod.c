@@ -20,6 +20,8 @@
 #include "core/dprint.h"
 #include "core/mod_fix.h"
 #include "core/ut.h"
+#include "core/hashes.h"
+#include "core/locking.h"
 #include "core/pvar.h"
 #include "core/usr_avp.h"
 #include "core/data_lump_rpl.h"
@@ -82,6 +84,19 @@ static int _wa_xcap_ttl = 30;
 static int _wa_xcap_stale_ttl = 300;
 
 static int _wa_xcap_retry = 2;
+static int _wa_auth_retries = 0;
+
+/* wrong answers per attempt (Call-ID + From tag), for auth_retries */
+#define WA_FAIL_SLOTS 4096
+#define WA_FAIL_WINDOW 300
+typedef struct wa_fail
+{
+	unsigned int hash;
+	unsigned int count;
+	time_t at;
+} wa_fail_t;
+static wa_fail_t *_wa_fails = NULL;
+static gen_lock_t *_wa_fails_lock = NULL;
 
 static wa_xcap_client_t *_wa_xcap = NULL; /* per process */
 /* shm: until when the XCAP server counts as failing, for every worker */
@@ -187,6 +202,7 @@ static param_export_t params[] = {
 	{"xcap_ttl", PARAM_INT, &_wa_xcap_ttl},
 	{"xcap_stale_ttl", PARAM_INT, &_wa_xcap_stale_ttl},
 	{"xcap_retry", PARAM_INT, &_wa_xcap_retry},
+	{"auth_retries", PARAM_INT, &_wa_auth_retries},
 	{0, 0, 0}
 };
 
@@ -254,6 +270,20 @@ static int mod_init(void)
 		LM_ERR("modparams max_policy_depth and max_policy_rules must be"
 			   " positive\n");
 		return -1;
+	}
+	if(_wa_auth_retries < 0 || _wa_auth_retries > 10) {
+		LM_ERR("modparam auth_retries must be 0..10\n");
+		return -1;
+	}
+	if(_wa_auth_retries > 0) {
+		_wa_fails = shm_malloc(sizeof(wa_fail_t) * WA_FAIL_SLOTS);
+		_wa_fails_lock = lock_alloc();
+		if(!_wa_fails || !_wa_fails_lock) {
+			SHM_MEM_ERROR;
+			return -1;
+		}
+		memset(_wa_fails, 0, sizeof(wa_fail_t) * WA_FAIL_SLOTS);
+		lock_init(_wa_fails_lock);
 	}
 	if(_wa_realm.len >= WA_REALM_MAX) {
 		LM_ERR("modparam realm is longer than %d\n", WA_REALM_MAX - 1);
@@ -382,6 +412,14 @@ static void mod_destroy(void)
 		wa_store_destroy();
 	}
 	wa_cache_destroy();
+	if(_wa_fails_lock) {
+		lock_destroy(_wa_fails_lock);
+		lock_dealloc(_wa_fails_lock);
+		_wa_fails_lock = NULL;
+	}
+	if(_wa_fails)
+		shm_free(_wa_fails);
+	_wa_fails = NULL;
 }
 
 /* ---- policy lookup ----------------------------------------------------- */
@@ -788,7 +826,7 @@ static int wa_challenge(sip_msg_t *msg, str *realm, int stale, unsigned algs)
 /* Checks the Authorization header that pre_auth found against every usable
  * credential: 0 when one verifies. */
 static int wa_verify(sip_msg_t *msg, struct hdr_field *h, str *username,
-		str *realm, wa_eval_t *ev, const char **why)
+		str *realm, wa_eval_t *ev, const char **why, int *mismatch)
 {
 	wa_digest_cred_t cred;
 	wa_digest_secret_t sec;
@@ -839,7 +877,35 @@ static int wa_verify(sip_msg_t *msg, struct hdr_field *h, str *username,
 			best = rc;
 	}
 	*why = wa_digest_strerror(best);
+	*mismatch = best == WA_DIGEST_ERR_MISMATCH; /* a wrong password */
 	return -1;
+}
+
+/* Counts a wrong answer of this attempt (same Call-ID and From tag, within
+ * WA_FAIL_WINDOW s): how many so far, this one included. A collision in the
+ * table can only make a count higher, i.e. give fewer retries. */
+static unsigned int wa_fail_count(sip_msg_t *msg)
+{
+	str key[2];
+	unsigned int h, n;
+	wa_fail_t *f;
+	time_t now = time(NULL);
+
+	if(!_wa_fails || !msg->callid || parse_from_header(msg) < 0)
+		return UINT_MAX;
+	key[0] = msg->callid->body;
+	key[1] = get_from(msg)->tag_value;
+	h = core_hash(&key[0], &key[1], 0) | 1; /* 0 marks a free slot */
+	f = &_wa_fails[h % WA_FAIL_SLOTS];
+	lock_get(_wa_fails_lock);
+	if(f->hash != h || now - f->at > WA_FAIL_WINDOW) {
+		f->hash = h;
+		f->count = 0;
+	}
+	f->at = now;
+	n = ++f->count;
+	lock_release(_wa_fails_lock);
+	return n;
 }
 
 static void wa_set_last(sip_msg_t *msg, int authenticated, str *identity)
@@ -867,8 +933,8 @@ static int ki_watcher_auth_check_flags(sip_msg_t *msg, str *flags)
 	wa_eval_t ev;
 	int trust_pai = 0, ue_tls = 0, from_pai = 0, status, err = 0;
 	const char *why = "";
-	int i, n, ret = WA_RC_ERROR;
-	unsigned algs;
+	int i, n, ret = WA_RC_ERROR, mismatch = 0;
+	unsigned algs, nfail;
 
 	for(i = 0; flags && i < flags->len; i++) {
 		switch(flags->s[i]) {
@@ -1033,12 +1099,23 @@ static int ki_watcher_auth_check_flags(sip_msg_t *msg, str *flags)
 			goto out;
 	}
 
-	if(wa_verify(msg, h, &username, &realm, &ev, &why) != 0) {
+	if(wa_verify(msg, h, &username, &realm, &ev, &why, &mismatch) != 0) {
 		update_stat(_wa_st_failures, 1);
+		nfail = (mismatch && _wa_auth_retries > 0) ? wa_fail_count(msg)
+												   : UINT_MAX;
 		LM_WARN("digest authentication of watcher %.*s for presentity %.*s"
-				" from %s:%d failed: %s\n",
+				" from %s:%d failed: %s%s\n",
 				canon.len, canon.s, presentity.len, presentity.s,
-				ip_addr2a(&msg->rcv.src_ip), msg->rcv.src_port, why);
+				ip_addr2a(&msg->rcv.src_ip), msg->rcv.src_port, why,
+				nfail <= (unsigned)_wa_auth_retries ? " (challenged again)"
+													: "");
+		if(nfail <= (unsigned)_wa_auth_retries) {
+			ret = wa_challenge(msg, &realm, 0, algs) == 0 ? WA_RC_CHALLENGED
+														  : WA_RC_ERROR;
+			if(ret == WA_RC_ERROR)
+				wa_reply(msg, 500, "Server Internal Error", NULL);
+			goto out;
+		}
 		wa_reply(msg, 403, "Forbidden", NULL);
 		ret = WA_RC_REFUSED;
 		goto out;

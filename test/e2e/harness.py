@@ -25,6 +25,7 @@ UA_IP = {"alice": "127.0.1.31", "bob": "127.0.1.32", "carol": "127.0.1.33",
          "mallory": "127.0.1.66", "peer": "127.0.1.40"}
 TRUSTED_PEER_IP = UA_IP["peer"]  # trusted by the PS like the P-CSCF
 NONCE_EXPIRE = 5  # seconds; short so that a stale nonce can be waited out
+AUTH_RETRIES = 1  # a wrong digest answer is challenged once more, then 403
 
 
 def read_users():
@@ -148,7 +149,8 @@ class System:
                         SIP_PORT=str(SIP_PORT), TLS_PORT=str(TLS_PORT),
                         XCAP_PORT=str(XCAP_PORT), LOG_LEVEL="2",
                         EXTRA_DEFINES=f'TRUSTED_PEER_ADDR="{TRUSTED_PEER_IP}" '
-                                      f"NONCE_EXPIRE={NONCE_EXPIRE}")
+                                      f"NONCE_EXPIRE={NONCE_EXPIRE} "
+                                      f"AUTH_RETRIES={AUTH_RETRIES}")
         self.pcscf = Role("pcscf", run_dir, self.env)
         self.ps = Role("ps", run_dir, self.env)
 
