@@ -7,10 +7,10 @@
  * document" and "invalid document", which are cached too so that a
  * presentity without a policy costs no query. Each reader says how old an
  * entry it accepts (the ttl of its source, or the stale bound while an
- * external source is down). When the cache is at its bound on entries or
- * bytes, entries of the new entry's slot older than `keep` are evicted; if
- * that is not enough the new result is simply not cached, so memory stays
- * bounded and behaviour stays correct.
+ * external source is down). Every store evicts the entries of its slot not
+ * used for `keep` seconds; when the cache is still at its bound on entries
+ * or bytes the new result is simply not cached, so memory stays bounded and
+ * behaviour stays correct.
  */
 #include <string.h>
 

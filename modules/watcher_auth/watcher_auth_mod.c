@@ -307,7 +307,7 @@ static int mod_init(void)
 		return -1;
 	}
 	if(_wa_xcap_root.len > 0) {
-		char url[WA_POLICY_URI_MAX];
+		char url[1024];
 		if(wa_xcap_url(_wa_xcap_root.s, _wa_xcap_root.len, "sip:u@d", 7, url,
 				   sizeof(url))
 				< 0) {
@@ -543,10 +543,14 @@ static int wa_policy_lookup_xcap(str *presentity, wa_eval_t *ev, int *err)
 			ret = wa_policy_load(presentity, &doc, xd.etag, ev, err);
 			break;
 		case WA_XCAP_NOT_MODIFIED:
+			/* the server confirmed the cached copy is current */
 			wa_cache_touch(presentity);
-			if(!wa_cache_visit(
-					   presentity, _wa_xcap_stale_ttl, wa_eval_visit, ev, &ret))
+			if(!wa_cache_visit(presentity, INT_MAX, wa_eval_visit, ev, &ret)) {
+				LM_ERR("policy of %.*s: 304 from the XCAP server but the"
+					   " cached copy is gone: not authorized this time\n",
+						presentity->len, presentity->s);
 				ret = WA_DOC_STORE_ERR;
+			}
 			break;
 		case WA_XCAP_NOT_FOUND:
 			wa_cache_put(presentity, WA_DOC_NONE, 0, NULL, 0, NULL);
@@ -882,8 +886,9 @@ static int wa_verify(sip_msg_t *msg, struct hdr_field *h, str *username,
 }
 
 /* Counts a wrong answer of this attempt (same Call-ID and From tag, within
- * WA_FAIL_WINDOW s): how many so far, this one included. A collision in the
- * table can only make a count higher, i.e. give fewer retries. */
+ * WA_FAIL_WINDOW s): how many so far, this one included. Two attempts that
+ * share a slot reset each other's count; either still needs the password,
+ * and every new attempt starts with a fresh challenge anyway. */
 static unsigned int wa_fail_count(sip_msg_t *msg)
 {
 	str key[2];
@@ -1165,8 +1170,17 @@ static int w_watcher_auth_check(sip_msg_t *msg, char *flags, char *p2)
 
 static int ki_watcher_auth_invalidate(sip_msg_t *msg, str *uri)
 {
-	int n = wa_cache_invalidate(uri);
-	LM_DBG("policy of %.*s dropped from the cache (%d)\n", uri->len, uri->s, n);
+	char buf[WA_POLICY_URI_MAX];
+	str aor, user, domain;
+	int n;
+
+	if(wa_aor(uri, buf, sizeof(buf), &aor, &user, &domain) < 0) {
+		LM_ERR("watcher_auth_invalidate(): '%.*s' is not a presentity URI\n",
+				uri->len, uri->s);
+		return -1;
+	}
+	n = wa_cache_invalidate(&aor);
+	LM_DBG("policy of %.*s dropped from the cache (%d)\n", aor.len, aor.s, n);
 	return 1;
 }
 
@@ -1218,24 +1232,13 @@ static int pv_get_wauth(sip_msg_t *msg, pv_param_t *param, pv_value_t *res)
 
 static int wa_api_eval(str *presentity, str *watcher, wa_policy_result_t *res)
 {
-	struct sip_uri puri;
 	char buf[WA_POLICY_URI_MAX];
 	str aor, user, domain;
 	wa_eval_t ev;
-	int err, status, n;
+	int err, status;
 
-	if(parse_uri(presentity->s, presentity->len, &puri) < 0)
+	if(wa_aor(presentity, buf, sizeof(buf), &aor, &user, &domain) < 0)
 		return WATCHER_AUTH_BAD_POLICY;
-	n = snprintf(buf, sizeof(buf), "sip:%.*s@%.*s", puri.user.len, puri.user.s,
-			puri.host.len, puri.host.s);
-	if(n <= 0 || (size_t)n >= sizeof(buf))
-		return WATCHER_AUTH_BAD_POLICY;
-	aor.s = buf;
-	aor.len = n;
-	user.s = buf + 4;
-	user.len = puri.user.len;
-	domain.s = buf + 4 + puri.user.len + 1;
-	domain.len = puri.host.len;
 	memset(&ev, 0, sizeof(ev));
 	ev.watcher = watcher->s;
 	ev.watcher_len = watcher->len;
@@ -1311,7 +1314,8 @@ static int wa_doc_fetch(str *user, str *domain, str *doc)
 
 static void wa_rpc_show(rpc_t *rpc, void *ctx)
 {
-	struct sip_uri puri;
+	char buf[WA_POLICY_URI_MAX];
+	str aor, user, domain;
 	str uri, doc = STR_NULL;
 	wa_policy_limits_t lim;
 	wa_policy_errinfo_t ei;
@@ -1324,11 +1328,11 @@ static void wa_rpc_show(rpc_t *rpc, void *ctx)
 		rpc->fault(ctx, 400, "Presentity URI expected");
 		return;
 	}
-	if(parse_uri(uri.s, uri.len, &puri) < 0 || puri.user.len <= 0) {
+	if(wa_aor(&uri, buf, sizeof(buf), &aor, &user, &domain) < 0) {
 		rpc->fault(ctx, 400, "Invalid presentity URI");
 		return;
 	}
-	rc = wa_doc_fetch(&puri.user, &puri.host, &doc);
+	rc = wa_doc_fetch(&user, &domain, &doc);
 	if(rc == WA_STORE_ERROR) {
 		rpc->fault(ctx, 500, "Policy store unreachable");
 		return;

@@ -236,8 +236,14 @@ def sipp(scenario, user, tmp_path, keys=None, auth=None, transport="u1",
     loopback address; returns its exit code and the messages on the wire."""
     remote = remote or f"{PCSCF_IP}:{SIP_PORT}"
     msg_file = os.path.join(str(tmp_path), f"{scenario}-{user}-{uuid.uuid4().hex[:6]}.log")
+    # a fresh local port each time, as a real client would have: a NOTIFY
+    # of an earlier test's subscription must not reach this call
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    probe.bind((UA_IP[user], 0))
+    port = probe.getsockname()[1]
+    probe.close()
     cmd = ["sipp", "-sf", os.path.join(SIPP_DIR, scenario + ".xml"),
-           "-i", UA_IP[user], "-bind_local", "-s", user,
+           "-i", UA_IP[user], "-p", str(port), "-bind_local", "-s", user,
            "-t", transport, "-nostdin", "-timeout", f"{timeout}s",
            "-timeout_error", "-trace_msg", "-message_file", msg_file,
            "-max_recv_loops", "1000"]

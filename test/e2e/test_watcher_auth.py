@@ -329,3 +329,18 @@ def test_response_without_qop_refused(system, published):
             assert r.status == 403
     finally:
         ua.close()
+
+
+def test_reload_rpc_uses_canonical_key(system, published):
+    """The presentity key is canonical (host lowercased): a reload named
+    with another case drops the entry a SUBSCRIBE cached."""
+    system.set_pres_rules("alice", policy(None))
+    ua = bob_ua(system)
+    try:
+        assert ua.subscribe("alice")[1].status == 200  # cached now
+    finally:
+        ua.close()
+    rc, out = system.rpc("ps", "watcher_auth.reload", "sip:alice@EXAMPLE.com")
+    assert rc == 0 and "dropped 1 cached" in out, out
+    rc, out = system.rpc("ps", "watcher_auth.reload", "not a uri")
+    assert "400" in out and "Invalid presentity URI" in out, out
