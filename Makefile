@@ -35,13 +35,15 @@ modules: ksrc $(MODSO)
 # Out-of-tree module build: the module's files are mirrored into
 # build/obj/<mod> (timestamps kept, so a second make is a no-op) and built
 # with Kamailio's own Makefile.modules from the configured Debian source.
+# The .so is installed by rename, so a running kamailio keeps the file it
+# mapped (rewriting it in place crashes it).
 .SECONDEXPANSION:
 $(BUILD)/modules/%.so: $$(wildcard modules/$$*/*.c modules/$$*/*.h modules/$$*/Makefile) $(KSRC)/.configured
 	@mkdir -p $(BUILD)/obj/$* $(BUILD)/modules
 	@cp -p $(filter modules/%,$^) $(BUILD)/obj/$*/
 	@$(MAKE) --no-print-directory -C $(BUILD)/obj/$* COREPATH=$(KSRC)/src \
 		PROJECT_MODULE_DIR=$(CURDIR)/modules/$* quiet=silent
-	@cp -p $(BUILD)/obj/$*/$*.so $@
+	@cp -p $(BUILD)/obj/$*/$*.so $@.tmp && mv -f $@.tmp $@
 	@echo "built $@"
 
 run: modules

@@ -20,4 +20,5 @@ check() {
 check pcscf ""
 check ps ""
 check ps "WITH_XCAP_ROOT XCAP_CA_FILE=\"$run/certs/ca.pem\""
+check ps "BENCH_AUTH_DB"
 exit $rc
