@@ -740,6 +740,12 @@ static int wa_reply(sip_msg_t *msg, int code, char *reason, const char *warning)
 	return 0;
 }
 
+static wa_digest_str_t wa_dstr_of(str *s)
+{
+	wa_digest_str_t d = {s->s, (size_t)s->len, 0};
+	return d;
+}
+
 static void wa_dstr_set(wa_digest_str_t *d, const char *s)
 {
 	size_t n = strlen(s);
@@ -758,6 +764,14 @@ static void wa_secret_of(const wa_cred_copy_t *c, wa_digest_secret_t *sec)
 	wa_dstr_set(&sec->ha1_sha256, c->ha1_sha256);
 }
 
+/* A credential without a realm of its own serves the challenge's realm */
+static int wa_cred_in_realm(const wa_cred_copy_t *c, str *realm)
+{
+	return !c->has_realm
+		   || (strlen(c->realm) == (size_t)realm->len
+				   && memcmp(c->realm, realm->s, realm->len) == 0);
+}
+
 /* Which digest algorithms the credentials usable under realm can verify */
 static unsigned wa_realm_algs(wa_eval_t *ev, str *realm)
 {
@@ -767,9 +781,7 @@ static unsigned wa_realm_algs(wa_eval_t *ev, str *realm)
 
 	for(i = 0; i < ev->ncreds; i++) {
 		wa_cred_copy_t *c = &ev->creds[i];
-		if(c->has_realm
-				&& (strlen(c->realm) != (size_t)realm->len
-						|| memcmp(c->realm, realm->s, realm->len) != 0))
+		if(!wa_cred_in_realm(c, realm))
 			continue;
 		wa_secret_of(c, &sec);
 		algs |= wa_digest_secret_algs(&sec);
@@ -827,6 +839,15 @@ static int wa_challenge(sip_msg_t *msg, str *realm, int stale, unsigned algs)
 	return wa_reply(msg, 401, "Unauthorized", NULL);
 }
 
+/* A 401 with a new challenge, or a 500 when none can be built */
+static int wa_rechallenge(sip_msg_t *msg, str *realm, int stale, unsigned algs)
+{
+	if(wa_challenge(msg, realm, stale, algs) == 0)
+		return WA_RC_CHALLENGED;
+	wa_reply(msg, 500, "Server Internal Error", NULL);
+	return WA_RC_ERROR;
+}
+
 /* Checks the Authorization header that pre_auth found against every usable
  * credential: 0 when one verifies. */
 static int wa_verify(sip_msg_t *msg, struct hdr_field *h, str *username,
@@ -857,21 +878,13 @@ static int wa_verify(sip_msg_t *msg, struct hdr_field *h, str *username,
 		*why = "digest uri is not the Request-URI (modparam check_uri)";
 		return -1;
 	}
-	method.s = msg->first_line.u.request.method.s;
-	method.len = msg->first_line.u.request.method.len;
-	method.esc = 0;
-	user.s = username->s;
-	user.len = username->len;
-	user.esc = 0;
-	rlm.s = realm->s;
-	rlm.len = realm->len;
-	rlm.esc = 0;
+	method = wa_dstr_of(&msg->first_line.u.request.method);
+	user = wa_dstr_of(username);
+	rlm = wa_dstr_of(realm);
 	best = WA_DIGEST_ERR_NO_SECRET;
 	for(i = 0; i < ev->ncreds; i++) {
 		wa_cred_copy_t *c = &ev->creds[i];
-		if(c->has_realm
-				&& (strlen(c->realm) != (size_t)realm->len
-						|| memcmp(c->realm, realm->s, realm->len) != 0))
+		if(!wa_cred_in_realm(c, realm))
 			continue;
 		wa_secret_of(c, &sec);
 		rc = wa_digest_check(&cred, &method, &user, &rlm, &sec);
@@ -1078,19 +1091,13 @@ static int ki_watcher_auth_check_flags(sip_msg_t *msg, str *flags)
 			break;
 		case NO_CREDENTIALS:
 		case NOT_AUTHENTICATED:
-			ret = wa_challenge(msg, &realm, 0, algs) == 0 ? WA_RC_CHALLENGED
-														  : WA_RC_ERROR;
-			if(ret == WA_RC_ERROR)
-				wa_reply(msg, 500, "Server Internal Error", NULL);
+			ret = wa_rechallenge(msg, &realm, 0, algs);
 			goto out;
 		case STALE_NONCE:
 		case NONCE_REUSED:
 			LM_DBG("%s nonce from %.*s\n",
 					ar == STALE_NONCE ? "stale" : "reused", canon.len, canon.s);
-			ret = wa_challenge(msg, &realm, 1, algs) == 0 ? WA_RC_CHALLENGED
-														  : WA_RC_ERROR;
-			if(ret == WA_RC_ERROR)
-				wa_reply(msg, 500, "Server Internal Error", NULL);
+			ret = wa_rechallenge(msg, &realm, 1, algs);
 			goto out;
 		case BAD_CREDENTIALS:
 			wa_reply(msg, 400, "Bad Credentials", NULL);
@@ -1115,10 +1122,7 @@ static int ki_watcher_auth_check_flags(sip_msg_t *msg, str *flags)
 				nfail <= (unsigned)_wa_auth_retries ? " (challenged again)"
 													: "");
 		if(nfail <= (unsigned)_wa_auth_retries) {
-			ret = wa_challenge(msg, &realm, 0, algs) == 0 ? WA_RC_CHALLENGED
-														  : WA_RC_ERROR;
-			if(ret == WA_RC_ERROR)
-				wa_reply(msg, 500, "Server Internal Error", NULL);
+			ret = wa_rechallenge(msg, &realm, 0, algs);
 			goto out;
 		}
 		wa_reply(msg, 403, "Forbidden", NULL);
@@ -1128,10 +1132,7 @@ static int ki_watcher_auth_check_flags(sip_msg_t *msg, str *flags)
 	ar = _wa_auth.post_auth(msg, h, NULL);
 	if(ar != AUTHENTICATED) {
 		/* post_auth found the nonce stale meanwhile */
-		ret = wa_challenge(msg, &realm, 1, algs) == 0 ? WA_RC_CHALLENGED
-													  : WA_RC_ERROR;
-		if(ret == WA_RC_ERROR)
-			wa_reply(msg, 500, "Server Internal Error", NULL);
+		ret = wa_rechallenge(msg, &realm, 1, algs);
 		goto out;
 	}
 	update_stat(_wa_st_authenticated, 1);
