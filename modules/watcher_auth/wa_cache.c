@@ -34,7 +34,8 @@ typedef struct wa_cache_entry
 	int err;
 	wa_policy_t *pol; /* shm block or NULL */
 	size_t size;
-	time_t loaded; /* fetched or last validated */
+	time_t loaded;	  /* fetched or last validated */
+	unsigned int gen; /* slot generation the load or validation began in */
 	char etag[WA_CACHE_ETAG_MAX + 1];
 } wa_cache_entry_t;
 
@@ -42,7 +43,13 @@ typedef struct wa_cache_slot
 {
 	wa_cache_entry_t *first;
 	gen_lock_t lock;
+	unsigned int gen; /* bumped by every local write of a policy here */
+	int writing;	  /* local writes in progress */
+	time_t writing_since;
 } wa_cache_slot_t;
+
+/* a write that never ended (its script stopped between) expires */
+#define WA_CACHE_WRITE_MAX 10
 
 typedef struct wa_cache
 {
@@ -175,6 +182,68 @@ int wa_cache_visit(
 	return hit;
 }
 
+int wa_cache_visit_trusted(
+		str *uri, int max_age, wa_cache_visit_f visit, void *arg, int *ret)
+{
+	unsigned hash;
+	wa_cache_slot_t *slot = WA_CACHE_SLOT_OF(uri, hash);
+	wa_cache_entry_t *e;
+	time_t now = time(NULL);
+	int hit = 0;
+
+	lock_get(&slot->lock);
+	if(slot->writing > 0 && now - slot->writing_since > WA_CACHE_WRITE_MAX)
+		slot->writing = 0;
+	e = slot->writing > 0 ? NULL : wa_cache_find(slot, uri, hash);
+	if(e && e->gen == slot->gen && now >= e->loaded
+			&& now - e->loaded < max_age) {
+		*ret = visit(e->status, e->err, e->pol, arg);
+		hit = 1;
+	}
+	lock_release(&slot->lock);
+	return hit;
+}
+
+unsigned int wa_cache_gen(str *uri)
+{
+	unsigned hash, gen;
+	wa_cache_slot_t *slot = WA_CACHE_SLOT_OF(uri, hash);
+
+	lock_get(&slot->lock);
+	gen = slot->gen;
+	lock_release(&slot->lock);
+	return gen;
+}
+
+static void wa_cache_write(str *uri, int begin)
+{
+	unsigned hash, n = 0;
+	size_t bytes = 0;
+	wa_cache_slot_t *slot = WA_CACHE_SLOT_OF(uri, hash);
+
+	lock_get(&slot->lock);
+	slot->gen++;
+	if(begin) {
+		slot->writing++;
+		slot->writing_since = time(NULL);
+	} else if(slot->writing > 0) {
+		slot->writing--;
+	}
+	wa_cache_slot_drop(slot, uri, hash, 0, &n, &bytes);
+	lock_release(&slot->lock);
+	wa_cache_uncount(n, bytes);
+}
+
+void wa_cache_write_begin(str *uri)
+{
+	wa_cache_write(uri, 1);
+}
+
+void wa_cache_write_end(str *uri)
+{
+	wa_cache_write(uri, 0);
+}
+
 int wa_cache_etag(str *uri, char *etag, size_t size)
 {
 	unsigned hash;
@@ -192,7 +261,7 @@ int wa_cache_etag(str *uri, char *etag, size_t size)
 	return found;
 }
 
-int wa_cache_touch(str *uri)
+int wa_cache_touch(str *uri, unsigned int gen)
 {
 	unsigned hash;
 	wa_cache_slot_t *slot = WA_CACHE_SLOT_OF(uri, hash);
@@ -200,14 +269,16 @@ int wa_cache_touch(str *uri)
 
 	lock_get(&slot->lock);
 	e = wa_cache_find(slot, uri, hash);
-	if(e)
+	if(e) {
 		e->loaded = time(NULL);
+		e->gen = gen;
+	}
 	lock_release(&slot->lock);
 	return e != NULL;
 }
 
 void wa_cache_put(str *uri, wa_doc_status_t status, int err, wa_policy_t *pol,
-		size_t size, const char *etag)
+		size_t size, const char *etag, unsigned int gen)
 {
 	unsigned hash;
 	wa_cache_slot_t *slot = WA_CACHE_SLOT_OF(uri, hash);
@@ -252,6 +323,7 @@ void wa_cache_put(str *uri, wa_doc_status_t status, int err, wa_policy_t *pol,
 	e->pol = pol; /* absorbed by the entry */
 	e->size = size;
 	e->loaded = time(NULL);
+	e->gen = gen;
 	if(etag && strlen(etag) <= WA_CACHE_ETAG_MAX)
 		strcpy(e->etag, etag);
 
@@ -275,12 +347,14 @@ int wa_cache_invalidate(str *uri)
 	if(uri) {
 		slot = WA_CACHE_SLOT_OF(uri, hash);
 		lock_get(&slot->lock);
+		slot->gen++;
 		wa_cache_slot_drop(slot, uri, hash, 0, &n, &bytes);
 		lock_release(&slot->lock);
 	} else {
 		for(i = 0; i < WA_CACHE_SLOTS; i++) {
 			slot = &_wa_cache->slots[i];
 			lock_get(&slot->lock);
+			slot->gen++;
 			wa_cache_slot_drop(slot, NULL, 0, 0, &n, &bytes);
 			lock_release(&slot->lock);
 		}

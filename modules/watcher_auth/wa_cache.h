@@ -31,18 +31,36 @@ void wa_cache_destroy(void);
 int wa_cache_visit(
 		str *uri, int max_age, wa_cache_visit_f visit, void *arg, int *ret);
 
+/* As wa_cache_visit, and the entry must be trusted: loaded or validated
+ * less than max_age seconds ago, no local write of that presentity since
+ * (generation unchanged) and none in progress. */
+int wa_cache_visit_trusted(
+		str *uri, int max_age, wa_cache_visit_f visit, void *arg, int *ret);
+
+/* The generation of uri's slot: read it before reading the store, and pass
+ * it to wa_cache_put/wa_cache_touch, so that a load that overlapped a local
+ * write is never trusted. */
+unsigned int wa_cache_gen(str *uri);
+
+/* A local write of uri's policy begins / ended (the Ut interface): entries
+ * are not trusted while it runs, and every entry loaded before it ends is
+ * outdated. wa_cache_invalidate is the end of a write without a begin. */
+void wa_cache_write_begin(str *uri);
+void wa_cache_write_end(str *uri);
+
 /* 1 and the entry's ETag (of an external source) when there is an entry of
  * any age, 0 when there is none. */
 int wa_cache_etag(str *uri, char *etag, size_t size);
 
-/* Marks an entry as just validated (a 304): 1 when there was one. */
-int wa_cache_touch(str *uri);
+/* Marks an entry as just validated (a 304 or the same etag) as of
+ * generation gen: 1 when there was one. */
+int wa_cache_touch(str *uri, unsigned int gen);
 
 /* Stores a result: takes ownership of pol (an shm block) or frees it when
  * the cache is full. status/err as for the visit callback; etag may be
  * NULL. */
 void wa_cache_put(str *uri, wa_doc_status_t status, int err, wa_policy_t *pol,
-		size_t size, const char *etag);
+		size_t size, const char *etag, unsigned int gen);
 
 /* Drops one presentity's entry; all of them when uri is NULL. Returns the
  * number of entries dropped. */

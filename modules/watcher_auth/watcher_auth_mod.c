@@ -72,7 +72,7 @@ static int _wa_offer_md5 = 1;
 static int _wa_check_uri = 1;
 static int _wa_cache_max_entries = 4096;
 static int _wa_cache_max_kbytes = 4096;
-static int _wa_cache_ttl = 0;
+static int _wa_cache_ttl = 5;
 static int _wa_max_policy_size = 65536;
 static int _wa_max_policy_depth = 32;
 static int _wa_max_policy_rules = 256;
@@ -156,6 +156,8 @@ static int child_init(int rank);
 static void mod_destroy(void);
 static int w_watcher_auth_check(sip_msg_t *msg, char *flags, char *p2);
 static int w_watcher_auth_invalidate(sip_msg_t *msg, char *uri, char *p2);
+static int w_watcher_auth_write_begin(sip_msg_t *msg, char *uri, char *p2);
+static int w_watcher_auth_write_end(sip_msg_t *msg, char *uri, char *p2);
 static int pv_parse_wauth_name(pv_spec_t *sp, str *in);
 static int pv_get_wauth(sip_msg_t *msg, pv_param_t *param, pv_value_t *res);
 static int bind_watcher_auth(watcher_auth_api_t *api);
@@ -177,6 +179,10 @@ static cmd_export_t cmds[] = {
 	{"watcher_auth_check", (cmd_function)w_watcher_auth_check, 1,
 		fixup_spve_null, fixup_free_spve_null, REQUEST_ROUTE},
 	{"watcher_auth_invalidate", (cmd_function)w_watcher_auth_invalidate, 1,
+		fixup_spve_null, fixup_free_spve_null, ANY_ROUTE},
+	{"watcher_auth_write_begin", (cmd_function)w_watcher_auth_write_begin, 1,
+		fixup_spve_null, fixup_free_spve_null, ANY_ROUTE},
+	{"watcher_auth_write_end", (cmd_function)w_watcher_auth_write_end, 1,
 		fixup_spve_null, fixup_free_spve_null, ANY_ROUTE},
 	{"bind_watcher_auth", (cmd_function)bind_watcher_auth, 0, 0, 0, 0},
 	{0, 0, 0, 0, 0, 0}
@@ -479,8 +485,8 @@ static int wa_eval_visit(
 }
 
 /* Compiles a fetched document into the cache and evaluates it */
-static int wa_policy_load(
-		str *presentity, str *doc, const char *etag, wa_eval_t *ev, int *err)
+static int wa_policy_load(str *presentity, str *doc, const char *etag,
+		unsigned int gen, wa_eval_t *ev, int *err)
 {
 	wa_policy_limits_t lim;
 	wa_policy_errinfo_t ei;
@@ -501,11 +507,12 @@ static int wa_policy_load(
 			   " its watchers are not authorized\n",
 				presentity->len, presentity->s, wa_policy_strerror(rc),
 				ei.line);
-		wa_cache_put(presentity, WA_DOC_INVALID, rc, NULL, 0, etag);
+		wa_cache_put(presentity, WA_DOC_INVALID, rc, NULL, 0, etag, gen);
 		return WA_DOC_INVALID;
 	}
 	ret = wa_eval_visit(WA_DOC_OK, 0, pol, ev);
-	wa_cache_put(presentity, WA_DOC_OK, 0, pol, size, etag); /* absorbs pol */
+	wa_cache_put(
+			presentity, WA_DOC_OK, 0, pol, size, etag, gen); /* absorbs pol */
 	return ret;
 }
 
@@ -518,6 +525,7 @@ static int wa_policy_lookup_xcap(str *presentity, wa_eval_t *ev, int *err)
 	wa_xcap_doc_t xd;
 	str doc;
 	int rc, ret, have;
+	unsigned int gen = wa_cache_gen(presentity);
 
 	have = wa_cache_etag(presentity, etag, sizeof(etag));
 	if(wa_xcap_url(_wa_xcap_root.s, _wa_xcap_root.len, presentity->s,
@@ -540,11 +548,11 @@ static int wa_policy_lookup_xcap(str *presentity, wa_eval_t *ev, int *err)
 		case WA_XCAP_OK:
 			doc.s = xd.body;
 			doc.len = (int)xd.len;
-			ret = wa_policy_load(presentity, &doc, xd.etag, ev, err);
+			ret = wa_policy_load(presentity, &doc, xd.etag, gen, ev, err);
 			break;
 		case WA_XCAP_NOT_MODIFIED:
 			/* the server confirmed the cached copy is current */
-			wa_cache_touch(presentity);
+			wa_cache_touch(presentity, gen);
 			if(!wa_cache_visit(presentity, INT_MAX, wa_eval_visit, ev, &ret)) {
 				LM_ERR("policy of %.*s: 304 from the XCAP server but the"
 					   " cached copy is gone: not authorized this time\n",
@@ -553,7 +561,7 @@ static int wa_policy_lookup_xcap(str *presentity, wa_eval_t *ev, int *err)
 			}
 			break;
 		case WA_XCAP_NOT_FOUND:
-			wa_cache_put(presentity, WA_DOC_NONE, 0, NULL, 0, NULL);
+			wa_cache_put(presentity, WA_DOC_NONE, 0, NULL, 0, NULL, gen);
 			ret = WA_DOC_NONE;
 			break;
 		default:
@@ -577,19 +585,29 @@ static int wa_policy_lookup_xcap(str *presentity, wa_eval_t *ev, int *err)
 	return ret;
 }
 
-/* The policy from the xcap table. The row's etag, which xcap_server
- * changes on every write, is checked on every lookup (one small indexed
- * query) unless the operator trusts the cache for cache_ttl seconds: so a
- * write through the Ut interface, or on another node sharing the database,
- * is obeyed by the very next SUBSCRIBE, and the expensive part, parsing and
- * compiling the document, happens once per version. */
+/* The policy from the xcap table. A cached copy is used without a query
+ * while it is trusted: validated less than cache_ttl seconds ago, and no
+ * write of this presentity's policy through the Ut interface of this node
+ * since (watcher_auth_write_begin/end around xcaps_put bump the slot's
+ * generation). Otherwise the row's etag, which xcap_server changes on every
+ * write, is compared with the cached copy's (one small indexed query), and
+ * only a new version is fetched and compiled. Writes elsewhere (another
+ * node, plain SQL) are therefore seen within cache_ttl seconds; with
+ * cache_ttl 0, on the very next SUBSCRIBE. */
 static int wa_policy_lookup_db(
 		str *presentity, str *user, str *domain, wa_eval_t *ev, int *err)
 {
 	char etag[WA_STORE_ETAG_MAX + 1], cached[WA_STORE_ETAG_MAX + 1];
 	str doc = STR_NULL;
 	int ret, rc;
+	unsigned int gen = wa_cache_gen(presentity); /* before reading the DB */
 
+	if(_wa_cache_ttl > 0
+			&& wa_cache_visit_trusted(
+					presentity, _wa_cache_ttl, wa_eval_visit, ev, &ret)) {
+		update_stat(_wa_st_cache_hits, 1);
+		return ret;
+	}
 	rc = wa_store_etag(user, domain, etag, sizeof(etag));
 	if(rc == WA_STORE_ERROR)
 		return WA_DOC_STORE_ERR;
@@ -597,7 +615,7 @@ static int wa_policy_lookup_db(
 		return WA_DOC_NONE;
 	if(etag[0] && wa_cache_etag(presentity, cached, sizeof(cached))
 			&& strcmp(etag, cached) == 0) {
-		wa_cache_touch(presentity);
+		wa_cache_touch(presentity, gen);
 		if(wa_cache_visit(presentity, INT_MAX, wa_eval_visit, ev, &ret)) {
 			update_stat(_wa_st_cache_hits, 1);
 			return ret;
@@ -609,7 +627,7 @@ static int wa_policy_lookup_db(
 		return WA_DOC_STORE_ERR;
 	if(rc == WA_STORE_NONE)
 		return WA_DOC_NONE;
-	ret = wa_policy_load(presentity, &doc, etag[0] ? etag : NULL, ev, err);
+	ret = wa_policy_load(presentity, &doc, etag[0] ? etag : NULL, gen, ev, err);
 	pkg_free(doc.s);
 	return ret;
 }
@@ -622,16 +640,15 @@ static int wa_policy_lookup(
 	int ret, ttl;
 
 	*err = 0;
-	ttl = _wa_xcap_root.len > 0 ? _wa_xcap_ttl : _wa_cache_ttl;
+	if(_wa_xcap_root.len <= 0)
+		return wa_policy_lookup_db(presentity, user, domain, ev, err);
+	ttl = _wa_xcap_ttl;
 	if(ttl > 0 && wa_cache_visit(presentity, ttl, wa_eval_visit, ev, &ret)) {
 		update_stat(_wa_st_cache_hits, 1);
 		return ret;
 	}
-	if(_wa_xcap_root.len > 0) {
-		update_stat(_wa_st_cache_misses, 1);
-		return wa_policy_lookup_xcap(presentity, ev, err);
-	}
-	return wa_policy_lookup_db(presentity, user, domain, ev, err);
+	update_stat(_wa_st_cache_misses, 1);
+	return wa_policy_lookup_xcap(presentity, ev, err);
 }
 
 /* ---- request helpers ----------------------------------------------------- */
@@ -1169,23 +1186,48 @@ static int w_watcher_auth_check(sip_msg_t *msg, char *flags, char *p2)
 	return 0; /* replied: end the script */
 }
 
-static int ki_watcher_auth_invalidate(sip_msg_t *msg, str *uri)
+#define WA_INVALIDATE 0
+#define WA_WRITE_BEGIN 1
+#define WA_WRITE_END 2
+
+static int wa_cache_op(str *uri, int op)
 {
+	static const char *names[] = {"watcher_auth_invalidate",
+			"watcher_auth_write_begin", "watcher_auth_write_end"};
 	char buf[WA_POLICY_URI_MAX];
 	str aor, user, domain;
-	int n;
 
 	if(wa_aor(uri, buf, sizeof(buf), &aor, &user, &domain) < 0) {
-		LM_ERR("watcher_auth_invalidate(): '%.*s' is not a presentity URI\n",
-				uri->len, uri->s);
+		LM_ERR("%s(): '%.*s' is not a presentity URI\n", names[op], uri->len,
+				uri->s);
 		return -1;
 	}
-	n = wa_cache_invalidate(&aor);
-	LM_DBG("policy of %.*s dropped from the cache (%d)\n", aor.len, aor.s, n);
+	if(op == WA_WRITE_BEGIN)
+		wa_cache_write_begin(&aor);
+	else if(op == WA_WRITE_END)
+		wa_cache_write_end(&aor);
+	else
+		wa_cache_invalidate(&aor);
+	LM_DBG("%s(%.*s)\n", names[op], aor.len, aor.s);
 	return 1;
 }
 
-static int w_watcher_auth_invalidate(sip_msg_t *msg, char *uri, char *p2)
+static int ki_watcher_auth_invalidate(sip_msg_t *msg, str *uri)
+{
+	return wa_cache_op(uri, WA_INVALIDATE);
+}
+
+static int ki_watcher_auth_write_begin(sip_msg_t *msg, str *uri)
+{
+	return wa_cache_op(uri, WA_WRITE_BEGIN);
+}
+
+static int ki_watcher_auth_write_end(sip_msg_t *msg, str *uri)
+{
+	return wa_cache_op(uri, WA_WRITE_END);
+}
+
+static int w_watcher_auth_cache_op(sip_msg_t *msg, char *uri, int op)
 {
 	str u;
 
@@ -1193,7 +1235,22 @@ static int w_watcher_auth_invalidate(sip_msg_t *msg, char *uri, char *p2)
 		LM_ERR("cannot get the presentity URI\n");
 		return -1;
 	}
-	return ki_watcher_auth_invalidate(msg, &u);
+	return wa_cache_op(&u, op);
+}
+
+static int w_watcher_auth_invalidate(sip_msg_t *msg, char *uri, char *p2)
+{
+	return w_watcher_auth_cache_op(msg, uri, WA_INVALIDATE);
+}
+
+static int w_watcher_auth_write_begin(sip_msg_t *msg, char *uri, char *p2)
+{
+	return w_watcher_auth_cache_op(msg, uri, WA_WRITE_BEGIN);
+}
+
+static int w_watcher_auth_write_end(sip_msg_t *msg, char *uri, char *p2)
+{
+	return w_watcher_auth_cache_op(msg, uri, WA_WRITE_END);
 }
 
 /* ---- $wauth(identity|authenticated) ------------------------------------- */
@@ -1419,6 +1476,16 @@ static sr_kemi_t sr_kemi_watcher_auth_exports[] = {
 	},
 	{ str_init("watcher_auth"), str_init("invalidate"),
 		SR_KEMIP_INT, ki_watcher_auth_invalidate,
+		{ SR_KEMIP_STR, SR_KEMIP_NONE, SR_KEMIP_NONE,
+			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
+	},
+	{ str_init("watcher_auth"), str_init("write_begin"),
+		SR_KEMIP_INT, ki_watcher_auth_write_begin,
+		{ SR_KEMIP_STR, SR_KEMIP_NONE, SR_KEMIP_NONE,
+			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
+	},
+	{ str_init("watcher_auth"), str_init("write_end"),
+		SR_KEMIP_INT, ki_watcher_auth_write_end,
 		{ SR_KEMIP_STR, SR_KEMIP_NONE, SR_KEMIP_NONE,
 			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
 	},

@@ -344,3 +344,18 @@ def test_reload_rpc_uses_canonical_key(system, published):
     assert rc == 0 and "dropped 1 cached" in out, out
     rc, out = system.rpc("ps", "watcher_auth.reload", "not a uri")
     assert "400" in out and "Invalid presentity URI" in out, out
+
+
+def test_write_bypassing_ut_seen_within_cache_ttl(system, published):
+    """A policy written straight into the database (another node, plain
+    SQL) is obeyed within cache_ttl seconds, without any reload."""
+    system.set_pres_rules("alice", policy(None))
+    ua = bob_ua(system)
+    try:
+        assert ua.subscribe("alice")[1].status == 200  # cached and trusted
+        system.set_pres_rules("alice", policy({"method": "digest", "ha1": BOB_HA1}),
+                              reload=False)
+        time.sleep(h.POLICY_CACHE_TTL + 1.1)
+        assert ua.subscribe("alice")[1].status == 401
+    finally:
+        ua.close()
