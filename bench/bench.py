@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""`make bench`: a first baseline of the presence service under SIPp load.
+"""`make bench`: the presence service under SIPp load.
 
 Both roles of the real routing script (scripts/provision.sh +
 scripts/role.sh) run on their own loopback addresses, 127.0.2.10 (P-CSCF)
@@ -10,8 +10,9 @@ their process group), also on an error or Ctrl-C.
 
 For every arm (a workload, see ARMS at the end) the bench measures:
 
-  fixed   SIPp at a fixed call rate; CPU seconds (utime+stime from
-          /proc/<pid>/stat) of every process of each role, per request
+  fixed   SIPp at a fixed call rate; CPU seconds (/proc/<pid>/schedstat,
+          or utime+stime of /proc/<pid>/stat) of every process of each
+          role, per request
   max     the rate stepped up with a fixed number of calls per step; the
           highest rate with no failed call, and its CPU per request
   cg      instructions (Ir) per received SIP message of each role from
@@ -20,13 +21,21 @@ For every arm (a workload, see ARMS at the end) the bench measures:
 
 and prints one table with the ratios side by side (PS/P-CSCF, max/fixed):
 two cores shared by SIPp and both roles make absolute figures meaningless
-on their own. bench/README.md describes the measures and denominators.
+on their own. The authenticating arms (auth_db vs watcher_auth) add their
+comparison, the policy cache cold and warm, policies of SIZE_RULES rules
+and bench/policy_bench.c (see "watcher authentication" below).
+bench/README.md describes the measures and denominators.
 
 Knobs (environment, for a quicker or longer run): BENCH_FIXED_RATE,
 BENCH_FIXED_CALLS, BENCH_STEP_RATES (comma list), BENCH_STEP_CALLS,
 BENCH_REFINE_STEPS, BENCH_CG_RATE, BENCH_CG_CALLS, BENCH_CG_REPS, BENCH_CG_LIMIT,
-BENCH_LOG_LEVEL, BENCH_SKIP_CALLGRIND=1.
+BENCH_LOG_LEVEL, BENCH_SKIP_CALLGRIND=1, BENCH_ARMS (comma list of arm
+names), BENCH_AUTH_CALLS, BENCH_AUTH_ROUNDS, BENCH_AUTH_CG_CALLS,
+BENCH_AUTH_CG_RATE, BENCH_AUTH_CG_LIMIT, BENCH_AUTH_WARMUP, BENCH_COLD_CALLS,
+BENCH_SKIP_SIZES=1, BENCH_SIZE_RULES, BENCH_SIZE_CALLS, BENCH_NEW_CALLS,
+BENCH_COLD_SIZE_CALLS (comma lists, one value per size).
 """
+import hashlib
 import json
 import os
 import re
@@ -72,6 +81,8 @@ CG_REPS = knob("CG_REPS", 3)
 CG_LIMIT = knob("CG_LIMIT", 2)                # calls at once under callgrind
 LOG_LEVEL = knob("LOG_LEVEL", 2)
 SKIP_CALLGRIND = os.environ.get("BENCH_SKIP_CALLGRIND") == "1"
+SKIP_SIZES = os.environ.get("BENCH_SKIP_SIZES") == "1"     # policy sizes and policy_bench
+ONLY_ARMS = [a for a in os.environ.get("BENCH_ARMS", "").split(",") if a]   # names; all if empty
 START_TIMEOUT = 30       # s, plain kamailio
 CG_START_TIMEOUT = 180   # s, both roles under callgrind (about 15 s here)
 CG_STOP_TIMEOUT = 120    # s, callgrind writes its files at exit
@@ -92,7 +103,11 @@ def say(msg):
 # ---------------------------------------------------------------- processes
 
 def proc_stat(pid):
-    """(pgrp, utime+stime in ticks) of a process, or None if gone."""
+    """(pgrp, CPU seconds) of a process, or None if gone. The CPU time is
+    the scheduler's own count of nanoseconds on a CPU (user + system,
+    /proc/<pid>/schedstat, first field) where the kernel has it; otherwise
+    utime + stime of /proc/<pid>/stat, which counts in clock ticks (10 ms):
+    too coarse for the per-segment figures of the authenticating arms."""
     try:
         with open(f"/proc/{pid}/stat") as f:
             data = f.read()
@@ -100,15 +115,26 @@ def proc_stat(pid):
         return None
     fields = data[data.rindex(")") + 2:].split()
     # fields[0] is field 3 (state): pgrp is field 5, utime 14, stime 15
-    return int(fields[2]), int(fields[11]) + int(fields[12])
+    if SCHEDSTAT:
+        try:
+            with open(f"/proc/{pid}/schedstat") as f:
+                return int(fields[2]), int(f.read().split()[0]) / 1e9
+        except (OSError, ValueError, IndexError):
+            return None
+    return int(fields[2]), (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+SCHEDSTAT = os.path.exists("/proc/self/schedstat")
 
 
 class Role:
     """One Kamailio role, started by scripts/role.sh in its own session, so
     that its processes form one process group led by the main PID."""
 
-    def __init__(self, name, ip, env):
-        self.name, self.ip, self.env = name, ip, env
+    def __init__(self, name, ip, env, args=()):
+        """args: extra kamailio arguments (e.g. -f FILE: the last -f wins),
+        appended by bench/kamailio-args.sh."""
+        self.name, self.ip, self.env, self.args = name, ip, env, list(args)
         self.ctl = f"unix:{RUN_DIR}/{name}/kamailio_ctl"
         self.proc = None
         self.log = None
@@ -116,6 +142,10 @@ class Role:
     def start(self, log_path, wrapper=None):
         env = dict(self.env)
         env.pop("KAMAILIO_WRAPPER", None)
+        env.pop("BENCH_KAMAILIO_ARGS", None)
+        if self.args:
+            env["BENCH_KAMAILIO_ARGS"] = "\n".join(self.args)
+            wrapper = os.path.join(BENCH_DIR, "kamailio-args.sh") + (" " + wrapper if wrapper else "")
         if wrapper:
             env["KAMAILIO_WRAPPER"] = wrapper
         self.log_path = log_path
@@ -134,7 +164,7 @@ class Role:
         return self.proc is not None and self.proc.poll() is None
 
     def group(self):
-        """{pid: cpu ticks} of every process in the role's process group."""
+        """{pid: CPU seconds} of every process in the role's process group."""
         out = {}
         for d in os.listdir("/proc"):
             if d.isdigit():
@@ -258,13 +288,15 @@ def options_ok(ip, timeout=0.5):
 class System:
     """Both roles in build/bench-run."""
 
-    def __init__(self, extra_env=None):
+    def __init__(self, extra_env=None, role_args=None):
+        """role_args: {role name: extra kamailio arguments}."""
         self.env = dict(os.environ, PCSCF_IP=PCSCF_IP, PS_IP=PS_IP,
                         SIP_PORT=str(SIP_PORT), TLS_PORT=str(TLS_PORT),
                         XCAP_PORT=str(XCAP_PORT), LOG_LEVEL=str(LOG_LEVEL))
         self.env.update(extra_env or {})
-        self.pcscf = Role("pcscf", PCSCF_IP, self.env)
-        self.ps = Role("ps", PS_IP, self.env)
+        role_args = role_args or {}
+        self.pcscf = Role("pcscf", PCSCF_IP, self.env, role_args.get("pcscf", ()))
+        self.ps = Role("ps", PS_IP, self.env, role_args.get("ps", ()))
         self.roles = (self.pcscf, self.ps)
 
     def provision(self):
@@ -317,6 +349,11 @@ class System:
             for i, (w, a) in enumerate([(w, "allow") for w in allow] +
                                        [(w, "block") for w in block]))
         xml = f'<?xml version="1.0" encoding="UTF-8"?>\n<cr:ruleset {ns}>{rules}</cr:ruleset>'
+        self.write_pres_rules(user, xml)
+
+    def write_pres_rules(self, user, xml):
+        """A pres-rules document, with a fresh etag, into the PS's xcap
+        table; a running PS with watcher_auth drops its cached copy."""
         uri = f"/xcap-root/pres-rules/users/sip:{user}@{DOMAIN}/index"
         db = sqlite3.connect(os.path.join(RUN_DIR, "ps", "ps.db"), timeout=5)
         with db:
@@ -486,7 +523,7 @@ def load(system, arm, tag, rate, calls):
     msgs0 = {r.name: r.received() for r in system.roles}
     cpu0 = {r.name: r.group() for r in system.roles}
     res = sipp(arm.scenario(), arm.ua, tag, calls=calls, rate=rate, keys=arm.keys,
-               auth=arm.auth, timeout=int(calls / rate) + 60)
+               auth=arm.auth, timeout=int(calls / rate) + 60, extra=arm.sipp_extra)
     cpu1 = {r.name: r.group() for r in system.roles}
     check_modules()
     died = [r.name for r in system.roles if not r.alive()]
@@ -506,8 +543,8 @@ def load(system, arm, tag, rate, calls):
         delta = {pid: after[pid] - before.get(pid, 0) for pid in after}
         busiest = max(delta, key=delta.get) if delta else None
         m["roles"][role.name] = {
-            "cpu_s": sum(delta.values()) / CLK_TCK,
-            "busiest_cpu_s": delta[busiest] / CLK_TCK if busiest else 0.0,
+            "cpu_s": sum(delta.values()),
+            "busiest_cpu_s": delta[busiest] if busiest else 0.0,
             "busiest": system.names[role.name].get(busiest, "main" if busiest == role.pid else str(busiest)),
             "processes": len(after),
             "received": None if msgs1[role.name] is None else msgs1[role.name] - msgs0[role.name],
@@ -598,7 +635,7 @@ def cg_total(path):
     return total if total is not None else (summary or 0)
 
 
-def callgrind(system, arm):
+def callgrind_whole(system, arm):
     """CG_REPS runs of both roles under callgrind, collecting only inside
     receive_msg (the SIP message path: no startup, no timers). No SIP
     message reaches a role except the load (readiness is checked over ctl),
@@ -625,7 +662,7 @@ def callgrind(system, arm):
         res = sipp(arm.scenario(), arm.ua, f"{arm.slug}-cg{rep}", calls=CG_CALLS,
                    rate=CG_RATE, keys=arm.keys, auth=arm.auth,
                    timeout=int(CG_CALLS / CG_RATE) + 90,
-                   limit=CG_LIMIT, extra=["-nr"])
+                   limit=CG_LIMIT, extra=["-nr"] + arm.sipp_extra)
         check_modules()
         died = [r.name for r in system.roles if not r.alive()]
         for name in died:
@@ -678,7 +715,7 @@ def ratio(a, b):
 
 
 COLUMNS = [  # header, width (negative: left-aligned), cell of a Row
-    ("row", -26, lambda r: r.label),
+    ("row", -28, lambda r: r.label),
     ("calls ok", 8, lambda r: fmt(r.m and r.m["successful"], "d")),
     ("failed", 6, lambda r: fmt(r.m and r.m["failed"], "d")),
     ("calls/s", 7, lambda r: fmt(r.m and r.m["rate"], ".1f")),
@@ -732,16 +769,32 @@ class Arm:
 
     def __init__(self, name, scenario, ua, keys, setup, requests, per_call,
                  nominal_msgs=None, auth=None, fixed_rate=FIXED_RATE,
-                 fixed_calls=FIXED_CALLS, step_rates=STEP_RATES, extra_env=None):
+                 fixed_calls=FIXED_CALLS, step_rates=STEP_RATES, extra_env=None,
+                 role_args=None, sipp_extra=(), callgrind=None, cold=False, prepare=None,
+                 interleave=False, cg_reps=CG_REPS):
         """requests: the methods SIPp sends that are counted as requests
         (the us/req denominator), per_call: how many per call (for the
         notes); nominal_msgs: {role: SIP messages it receives per call
-        without retransmissions}; auth: (user, password) for SIPp -au/-ap."""
+        without retransmissions}; auth: (user, password) for SIPp -au/-ap;
+        step_rates: empty for no "max" row; role_args: a function giving
+        {role: extra kamailio arguments}, called when the arm starts;
+        sipp_extra: more SIPp arguments; callgrind: the function measuring
+        the instructions (default callgrind_whole(): both roles, whole run);
+        cold: measure the cold policy cache too (cg_auth); prepare: called
+        before the roles start; interleave: the fixed row is measured in
+        AUTH_ROUNDS segments alternating with the other interleaved arms
+        (run_interleaved), which have no max row; cg_reps: its callgrind
+        runs (cg_auth)."""
         self.name, self._scenario, self.ua, self.keys = name, scenario, ua, keys
         self.setup, self.requests, self.per_call = setup, requests, per_call
         self.nominal_msgs, self.auth = nominal_msgs or {}, auth
         self.fixed_rate, self.fixed_calls = fixed_rate, fixed_calls
         self.step_rates, self.extra_env = step_rates, extra_env or {}
+        self.role_args = role_args or (lambda: {})
+        self.sipp_extra = list(sipp_extra)
+        self.callgrind = callgrind or callgrind_whole
+        self.cold, self.prepare, self.interleave = cold, prepare, interleave
+        self.cg_reps = min(cg_reps, CG_REPS)
         self.slug = re.sub(r"\W+", "-", name.lower()).strip("-")
 
     def scenario(self):
@@ -775,10 +828,599 @@ def setup_subscribe(system, arm):
     register("bob")
     publish("alice")
     r = sipp(arm.scenario(), arm.ua, f"{arm.slug}-setup-check", keys=arm.keys,
-             auth=arm.auth, timeout=15)
+             auth=arm.auth, timeout=15, extra=arm.sipp_extra)
     if not r.ok:
         raise BenchError(f"setup: one {arm.name} call of {arm._scenario} failed "
                          f"(sipp rc {r.rc}; see {r.err_file})")
+
+
+# ---------------------------------------------------------------- watcher authentication
+#
+# Two arms with the same scenario (bench/subscribe_auth.xml: a fetch,
+# Expires 0, challenged once and answered with digest) and the same rate:
+# "auth_db", the PS authenticating every SUBSCRIBE with stock auth_db
+# (www_authorize against the subscriber table, -A BENCH_AUTH_DB), and
+# "watcher_auth", the PS as shipped, authenticating bob as alice's
+# pres-rules demand. Both use MD5 with qop=auth. Their callgrind runs put
+# only the PS under valgrind and measure phases between dumps
+# (callgrind_control -d): a warm-up that is thrown away, then the load; for
+# watcher_auth also the cold cache. A third session measures policies of
+# SIZE_RULES rules, and bench/policy_bench.c the policy engine alone.
+
+AUTH_CALLS = knob("AUTH_CALLS", 1500)        # fixed row, at FIXED_RATE, in AUTH_ROUNDS segments
+AUTH_ROUNDS = knob("AUTH_ROUNDS", 6)
+AUTH_CG_CALLS = knob("AUTH_CG_CALLS", 40)    # per callgrind run
+AUTH_CG_RATE = knob("AUTH_CG_RATE", 10)
+AUTH_CG_LIMIT = knob("AUTH_CG_LIMIT", 2)
+AUTH_WARMUP = knob("AUTH_WARMUP", 8)         # calls per warm-up round (4 at once)
+COLD_CALLS = knob("COLD_CALLS", 8)           # one at a time, reload before each
+SIZE_RULES = [int(n) for n in os.environ.get("BENCH_SIZE_RULES", "1,100,1000").split(",")]
+SIZE_CALLS = [int(n) for n in os.environ.get("BENCH_SIZE_CALLS", "20,20,20").split(",")]
+NEW_CALLS = [int(n) for n in os.environ.get("BENCH_NEW_CALLS", "4,4,3").split(",")]
+COLD_SIZE_CALLS = [int(n) for n in os.environ.get("BENCH_COLD_SIZE_CALLS", "4,4,3").split(",")]
+MICRO_ITERS = {1: 200, 100: 10, 1000: 2}     # policy_bench; eval runs 100 times as many
+TARGET = 1.10                                # watcher_auth / auth_db, Ir and PS CPU
+AUTH_SIPP = ["-auth_uri", f"alice@{DOMAIN}"]
+AUTH_KEYS = {"presentity": "alice", "expires": "0"}
+WATCHER_SECRET = "bench-secret-of-bob"
+WATCHER_HA1 = hashlib.md5(f"bob@{DOMAIN}:alice@{DOMAIN}:{WATCHER_SECRET}".encode()).hexdigest()
+# the largest policy does not fit watcher_auth's defaults (65536 bytes, 256
+# rules): the size session's PS gets these two lines after loadmodule
+# "watcher_auth.so" (Kamailio's --modparam only reaches modules loaded before
+# the cfg, and etc/ps.cfg has no define for them)
+SIZE_MODPARAMS = ['modparam("watcher_auth", "max_policy_size", 4194304)',
+                  'modparam("watcher_auth", "max_policy_rules", 100000)']
+
+PS_NS = ('xmlns:cr="urn:ietf:params:xml:ns:common-policy" '
+         'xmlns:pr="urn:ietf:params:xml:ns:pres-rules" '
+         'xmlns:ps="urn:x-presence-security:rules"')
+TRANSFORMATIONS = ("<cr:transformations><pr:provide-services><pr:all-services/>"
+                   "</pr:provide-services><pr:provide-persons><pr:all-persons/>"
+                   "</pr:provide-persons><pr:provide-devices><pr:all-devices/>"
+                   "</pr:provide-devices><pr:provide-all-attributes/>"
+                   "</cr:transformations>")
+
+
+def auth_policy(n_rules):
+    """alice's pres-rules of n_rules rules written as test/e2e's policy()
+    writes them: n_rules - 1 rules allowing other watchers
+    (sip:w<i>@example.com), then bob's, last: allow, and digest with an MD5
+    ha1. watcher_auth evaluates every rule anyway; presence_xml stops at the
+    first match, so bob last makes it go through all of them too."""
+    def rule(i, watcher, auth=""):
+        return (f'<cr:rule id="r{i}"><cr:conditions><cr:identity>'
+                f'<cr:one id="sip:{watcher}@{DOMAIN}"/></cr:identity></cr:conditions>'
+                f"<cr:actions><pr:sub-handling>allow</pr:sub-handling>{auth}"
+                f"</cr:actions>{TRANSFORMATIONS}</cr:rule>")
+    rules = [rule(i, f"w{i}") for i in range(1, n_rules)]
+    rules.append(rule(n_rules, "bob", f'<ps:authenticate method="digest" ha1="{WATCHER_HA1}"/>'))
+    return (f'<?xml version="1.0" encoding="UTF-8"?>\n<cr:ruleset {PS_NS}>'
+            + "".join(rules) + "</cr:ruleset>")
+
+
+AUTHDB_CFG_NOTE = []   # what the auth_db arm ran from, for the notes
+
+
+def ps_cfg_copy(tag, text):
+    """etc/*.cfg copied to build/bench-run/cfg-<tag>/ with ps.cfg replaced
+    by text; the PS arguments that make the PS use it (the last -f wins)."""
+    d = os.path.join(RUN_DIR, f"cfg-{tag}")
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    for name in os.listdir(os.path.join(TOP, "etc")):
+        if name.endswith(".cfg") and name != "ps.cfg":
+            shutil.copy(os.path.join(TOP, "etc", name), d)
+    with open(os.path.join(d, "ps.cfg"), "w") as f:
+        f.write(text)
+    return ["-f", os.path.join(d, "ps.cfg")]
+
+
+def size_role_args():
+    """The size session's PS: etc/ps.cfg plus SIZE_MODPARAMS."""
+    with open(os.path.join(TOP, "etc", "ps.cfg")) as f:
+        text = f.read()
+    anchor = 'loadmodule "watcher_auth.so"\n'
+    if text.count(anchor) != 1:
+        raise BenchError(f"etc/ps.cfg: no single line {anchor.strip()} to add the size limits after")
+    return {"ps": ps_cfg_copy("size", text.replace(anchor, anchor + "".join(
+        line + "\n" for line in SIZE_MODPARAMS)))}
+
+
+def authdb_role_args():
+    """etc/ps.cfg started with -A BENCH_AUTH_DB still calls
+    handle_subscribe("$wauth(identity)"): without watcher_auth_check() that
+    variable is $null, presence fails ("failed to parse watcher URI") and
+    the authenticated SUBSCRIBE is never answered. While that call stands
+    outside any #!ifdef, the arm's PS runs from a copy of etc/ (in
+    build/bench-run/cfg-authdb) where that one call is handle_subscribe("$fu"),
+    the same watcher (bob's From, which the P-CSCF asserts); the rest is
+    byte for byte etc/. Once etc/ps.cfg handles it, etc/ps.cfg is used."""
+    src = os.path.join(TOP, "etc", "ps.cfg")
+    old, new = 'handle_subscribe("$wauth(identity)")', 'handle_subscribe("$fu")'
+    out, depth, n = [], 0, 0
+    with open(src) as f:
+        for line in f:
+            t = line.strip()
+            if t.startswith(("#!ifdef", "#!ifndef")):
+                depth += 1
+            elif t.startswith("#!endif"):
+                depth -= 1
+            if depth == 0 and old in line and not t.startswith("#"):
+                line = line.replace(old, new)
+                n += 1
+            out.append(line)
+    AUTHDB_CFG_NOTE.clear()
+    if n == 0:
+        AUTHDB_CFG_NOTE.append("auth_db arm: PS from etc/ps.cfg -A BENCH_AUTH_DB")
+        return {}
+    args = ps_cfg_copy("authdb", "".join(out))
+    AUTHDB_CFG_NOTE.append(
+        "auth_db arm: etc/ps.cfg -A BENCH_AUTH_DB calls handle_subscribe(\"$wauth(identity)\"),\n"
+        "  $null without watcher_auth_check(): presence logs 'failed to parse watcher URI' and never\n"
+        "  answers. The arm's PS ran from build/bench-run/cfg-authdb/ps.cfg, a copy of etc/ps.cfg with that\n"
+        f"  call ({n}x) as handle_subscribe(\"$fu\") (the same watcher, bob), nothing else changed.")
+    say("auth_db: etc/ps.cfg passes $wauth(identity), $null under BENCH_AUTH_DB: "
+        "the PS runs from build/bench-run/cfg-authdb/ps.cfg with handle_subscribe(\"$fu\")")
+    return {"ps": args}
+
+
+def clear_publications():
+    """alice's publications dropped from the PS's presentity table while
+    the PS is stopped: each arm's setup publishes once, and a NOTIFY body
+    aggregates every publication left, so without this a later arm would
+    build its NOTIFYs from more documents than an earlier one."""
+    db = sqlite3.connect(os.path.join(RUN_DIR, "ps", "ps.db"), timeout=5)
+    with db:
+        db.execute("DELETE FROM presentity WHERE username = ? AND domain = ?", ("alice", DOMAIN))
+    db.close()
+    settle_db()
+
+
+def setup_auth(system, arm):
+    """alice's 1-rule policy (bob allowed, digest demanded; under auth_db
+    the same document, which presence_xml reads the same way), alice and
+    bob registered, alice published, one call of the scenario through."""
+    system.write_pres_rules("alice", auth_policy(1))
+    register("alice")
+    register("bob")
+    publish("alice")
+    r = sipp(arm.scenario(), arm.ua, f"{arm.slug}-setup-check", keys=arm.keys,
+             auth=arm.auth, timeout=15, extra=arm.sipp_extra)
+    if not r.ok:
+        raise BenchError(f"setup: one {arm.name} call of {arm._scenario} failed "
+                         f"(sipp rc {r.rc}; see {r.err_file})")
+
+
+# ---- callgrind output: totals and inclusive costs
+
+# Inclusive Ir per authenticated SUBSCRIBE of these functions (summed over
+# the names of a group) are printed per phase; the names are what
+# callgrind shows for Debian's kamailio (dynamic symbols only) and for the
+# project's modules (built with -g).
+PROFILE = [
+    ("watcher_auth", ["w_watcher_auth_check"]),
+    ("wa: store queries", ["wa_store_etag", "wa_store_fetch"]),
+    ("wa: policy compile", ["wa_policy_compile"]),
+    ("wa: policy eval", ["wa_policy_eval"]),
+    ("wa: digest check", ["wa_digest_check"]),
+    ("auth_db", ["www_authenticate", "auth_challenge_hftype"]),
+    ("presence_xml", ["pres_watcher_allowed", "pres_apply_auth", "get_rules_doc"]),
+    ("handle_subscribe", ["handle_subscribe"]),
+    ("NOTIFY body", ["get_p_notify_body"]),
+    ("db_sqlite queries", ["db_sqlite_query"]),
+]
+PROFILE_CALLS = ["get_rules_doc", "pres_watcher_allowed", "pres_apply_auth", "xmlParseMemory",
+                 "wa_policy_compile", "wa_policy_eval", "sqlite3_prepare_v2", "sqlite3_step"]
+
+
+def cg_parse(path):
+    """(self Ir by function, inclusive Ir of calls (caller, callee), call
+    counts (caller, callee), totals) of one callgrind output file."""
+    names, self_ir, call_ir, call_n = {}, {}, {}, {}
+    fn = cfn = None
+    pending = None
+    total = summary = None
+
+    def name(spec):
+        m = re.match(r"\((\d+)\)\s*(.*)", spec)
+        if not m:
+            return spec.strip()
+        if m.group(2):
+            names[m.group(1)] = m.group(2).strip()
+        return names.get(m.group(1), m.group(1))
+    with open(path, errors="replace") as f:
+        for line in f:
+            c = line[:1]
+            if c.isdigit() or c in "+-*":
+                parts = line.split()
+                ir = int(parts[1]) if len(parts) > 1 else 0
+                if pending is not None:
+                    call_ir[(fn, cfn)] = call_ir.get((fn, cfn), 0) + ir
+                    call_n[(fn, cfn)] = call_n.get((fn, cfn), 0) + pending
+                    pending = None
+                else:
+                    self_ir[fn] = self_ir.get(fn, 0) + ir
+            elif line.startswith("fn="):
+                fn = name(line[3:])
+            elif line.startswith("cfn="):
+                cfn = name(line[4:])
+            elif line.startswith("calls="):
+                pending = int(line[6:].split()[0])
+            elif line.startswith("totals:"):
+                total = int(line.split()[1])
+            elif line.startswith("summary:"):
+                summary = int(line.split()[1])
+    return self_ir, call_ir, call_n, (total if total is not None else (summary or 0))
+
+
+def cg_profile(files):
+    """Total Ir, inclusive Ir by PROFILE group and calls of PROFILE_CALLS,
+    summed over files; and per file {name: (Ir, calls of handle_subscribe,
+    Ir of SQLite schema loads)}: a connection's first query reads the
+    schema (sqlite3Init), a one-off of each process and module."""
+    total, incl, calls, per_file = 0, {}, {}, {}
+
+    def inclusive(self_ir, call_ir, fns):
+        return sum(self_ir.get(fn, 0) for fn in fns) + sum(
+            ir for (a, b), ir in call_ir.items() if a in fns and b != a)
+    for path in files:
+        self_ir, call_ir, call_n, t = cg_parse(path)
+        total += t
+        for group, fns in PROFILE:
+            incl[group] = incl.get(group, 0) + inclusive(self_ir, call_ir, fns)
+        for callee in PROFILE_CALLS:
+            calls[callee] = calls.get(callee, 0) + sum(
+                n for (a, b), n in call_n.items() if b == callee and a != callee)
+        per_file[os.path.basename(path)] = (
+            t, sum(n for (a, b), n in call_n.items() if b == "handle_subscribe" and a != b),
+            sum(ir for (a, b), ir in call_ir.items() if b == "sqlite3Init" and a != b))
+    return total, incl, calls, per_file
+
+
+# ---- callgrind sessions with phases
+
+class CgSession:
+    """The roles in `roles` under callgrind (collecting inside receive_msg
+    only), the others natively. measure() runs one phase: the counters of
+    every SIP receiver process are dumped (and zeroed) after it, so each
+    phase has its own files."""
+
+    def __init__(self, system, tag, roles=("ps",)):
+        self.system, self.tag, self.roles = system, tag, roles
+        self.dir = os.path.join(OUT_DIR, "callgrind", tag)
+        shutil.rmtree(self.dir, ignore_errors=True)
+        os.makedirs(self.dir)
+        self.phases = 0
+
+    def start(self):
+        def wrapper(role):
+            if role not in self.roles:
+                return None
+            return ("valgrind --tool=callgrind --trace-children=yes "
+                    "--toggle-collect=receive_msg "
+                    f"--callgrind-out-file={self.dir}/{role}.%p")
+        t = time.monotonic()
+        self.system.start(self.tag, wrapper)
+        say(f"  {self.tag}: {', '.join(self.roles)} under valgrind, ready after "
+            f"{time.monotonic() - t:.0f}s")
+
+    def receivers(self, role):
+        return sorted(pid for pid, dsc in self.system.names[role].items() if "receiver" in dsc)
+
+    def dump(self, label):
+        self.phases += 1
+        files = {}
+        for role in self.roles:
+            pids = self.receivers(role)
+            if not pids:
+                raise BenchError(f"no SIP receiver process of {role} found (core.psx)")
+            p = subprocess.run(["callgrind_control", "-d", label] + [str(x) for x in pids],
+                               capture_output=True, text=True, timeout=120)
+            got = [os.path.join(self.dir, f"{role}.{pid}.{self.phases}") for pid in pids]
+            missing = [g for g in got if not os.path.exists(g)]
+            if p.returncode != 0 or missing:
+                raise BenchError(f"callgrind_control -d failed for {role} (rc {p.returncode}, "
+                                 f"{len(missing)} dump files missing): {p.stderr.strip()[-300:]}")
+            files[role] = got
+        return files
+
+    def measure(self, label, run, strict=True):
+        """run() -> (successful calls, failed calls, SIPp ok, retransmissions);
+        returns the phase's figures. The phase is valid when every call went
+        through without a SIPp retransmission and the PS received exactly
+        its 3 messages per call (strict) or at least those (not strict: a
+        PS slow under valgrind gets the P-CSCF's retransmissions)."""
+        ps = self.system.ps
+        m0 = {r.name: r.received() for r in self.system.roles}
+        st0 = wa_stats(ps)
+        ok_calls, failed, sipp_ok, retrans = run()
+        check_modules()
+        died = [r.name for r in self.system.roles if not r.alive()]
+        for name in died:
+            DIED.append((name, f"{self.tag} {label}"))
+        if died:
+            return {"label": label, "died": died, "calls": ok_calls, "failed": failed}
+        m1 = {r.name: r.received() for r in self.system.roles}
+        st1 = wa_stats(ps)
+        files = self.dump(label)
+        out = {"label": label, "died": [], "calls": ok_calls, "failed": failed,
+               "sipp_ok": sipp_ok, "retrans": retrans,
+               "received": {n: m1[n] - m0[n] for n in m1},
+               "wa_stats": {k: st1.get(k, 0) - st0.get(k, 0) for k in st1}, "roles": {}}
+        out["files"] = {}
+        for role, fl in files.items():
+            total, incl, calls, per_file = cg_profile(fl)
+            out["files"].update(per_file)
+            n_msgs = out["received"][role]
+            out["roles"][role] = {
+                "ir": total, "files": len(fl),
+                "ir_per_msg": total / n_msgs if n_msgs else None,
+                "ir_per_call": total / ok_calls if ok_calls else None,
+                "incl_per_call": {g: v / ok_calls for g, v in incl.items()} if ok_calls else {},
+                "calls_per_call": {g: v / ok_calls for g, v in calls.items()} if ok_calls else {}}
+        rcv = out["received"]["ps"]
+        out["valid"] = (failed == 0 and sipp_ok and ok_calls > 0 and retrans == 0
+                        and (rcv == 3 * ok_calls if strict else rcv >= 3 * ok_calls))
+        out["schema_loads_ir"] = sum(v[2] for v in out["files"].values())
+        ps_fig = out["roles"].get("ps", {})
+        say(f"    {label}: {ok_calls} ok, {failed} failed, {retrans} retrans, PS received "
+            f"{out['received']['ps']}; PS {fmt(ps_fig.get('ir'), ',')} Ir = "
+            f"{fmt(ps_fig.get('ir_per_call'), ',.0f')} per call; watcher_auth stats "
+            + ", ".join(f"{k} {v}" for k, v in out["wa_stats"].items() if v)
+            + ("" if out["valid"] else " (NOT VALID: not counted)"))
+        return out
+
+    def warmup(self, run, rounds=5):
+        """Warm-up phases (thrown away) until every UDP receiver of the PS
+        has handled an accepted SUBSCRIBE (handle_subscribe: its database
+        connections have made their first queries, which read the SQLite
+        schema), so that no process's one-off costs fall into a measured
+        phase; at most rounds phases."""
+        names = self.system.names["ps"]
+        udp = [pid for pid, dsc in names.items() if "udp receiver" in dsc] or self.receivers("ps")
+        subs = {pid: 0 for pid in udp}
+        phases = []
+        for i in range(1, rounds + 1):
+            ph = self.measure(f"warmup{i}", run)
+            phases.append(ph)
+            if ph["died"]:
+                break
+            for f, (ir, n, _) in ph["files"].items():
+                pid = int(f.split(".")[1])
+                if pid in subs:
+                    subs[pid] += n
+            if all(subs.values()):
+                break
+        else:
+            say("    warm-up: UDP receivers without an accepted SUBSCRIBE: " +
+                ", ".join(str(p) for p, v in subs.items() if not v))
+        return phases
+
+    def stop(self):
+        """Every phase is in its dump files already: what callgrind writes
+        at exit is not needed, so a process slow to exit (seen once: the
+        main process waiting a minute for a child) is killed after 10 s."""
+        t = time.monotonic()
+        self.system.stop(10)
+        say(f"  {self.tag}: stopped in {time.monotonic() - t:.0f}s")
+
+
+def wa_stats(ps):
+    text = ps.rpc("stats.get_statistics", "watcher_auth:") or ""
+    return {k: int(v) for k, v in re.findall(r"watcher_auth:(\w+) = (\d+)", text)}
+
+
+def sipp_run(arm, tag, calls, rate, limit, timeout=None):
+    """The arm's scenario for calls calls, without retransmissions."""
+    res = sipp(arm.scenario(), arm.ua, tag, calls=calls, rate=rate, keys=arm.keys,
+               auth=arm.auth, timeout=timeout or int(calls / rate) + 90, limit=limit,
+               extra=["-nr"] + arm.sipp_extra)
+    return res.successful, res.failed, res.rc == 0, res.retrans
+
+
+def cold_run(system, arm, tag, calls):
+    """calls calls one at a time, alice's cached policy dropped
+    (watcher_auth.reload over ctl, not a SIP message) before each: the
+    first SUBSCRIBE of every call misses the cache (etag query, document
+    query, compile), the second finds it."""
+    ok = failed = retrans = 0
+    sipp_ok = True
+    for i in range(calls):
+        if system.ps.rpc("watcher_auth.reload", f"sip:alice@{DOMAIN}") is None:
+            raise BenchError("watcher_auth.reload failed")
+        res = sipp(arm.scenario(), arm.ua, f"{tag}-{i + 1}", calls=1, keys=arm.keys,
+                   auth=arm.auth, timeout=60, extra=["-nr"] + arm.sipp_extra)
+        ok += res.successful
+        failed += res.failed
+        retrans += res.retrans
+        sipp_ok = sipp_ok and res.rc == 0
+    return ok, failed, sipp_ok, retrans
+
+
+def cg_auth_run(system, arm, rep):
+    """One callgrind session with fresh processes, the PS under callgrind:
+    warm-up calls until every UDP receiver has worked (not counted: they
+    fill the policy cache and take the processes' one-off costs), then
+    AUTH_CG_CALLS calls measured ("warm"); for watcher_auth then COLD_CALLS
+    calls with the policy dropped before each ("cold")."""
+    say(f"{arm.name}: callgrind run {rep}/{arm.cg_reps}")
+    settle_db()
+    sess = CgSession(system, f"{arm.slug}-cg{rep}")
+    sess.start()
+    run = {"rep": rep, "phases": {}}
+    try:
+        for ph in sess.warmup(lambda: sipp_run(arm, f"{arm.slug}-cg{rep}-warmup", AUTH_WARMUP,
+                                               AUTH_CG_RATE * 2, 4)):
+            run["phases"][ph["label"]] = ph
+        phases = [("warm", lambda: sipp_run(arm, f"{arm.slug}-cg{rep}", AUTH_CG_CALLS,
+                                            AUTH_CG_RATE, AUTH_CG_LIMIT))]
+        if arm.cold:
+            phases.append(("cold", lambda: cold_run(system, arm, f"{arm.slug}-cg{rep}-cold",
+                                                    COLD_CALLS)))
+        for label, fn in phases:
+            ph = sess.measure(label, fn)
+            run["phases"][label] = ph
+            if ph["died"]:
+                break
+    finally:
+        sess.stop()
+    return run
+
+
+def cg_auth_summary(runs):
+    out = {"runs": runs, "pcscf": None}
+    for label in ("warm", "cold"):
+        out[label] = phase_summary([r["phases"][label] for r in runs if label in r["phases"]])
+    out["ps"] = out["warm"]["ir_per_msg"]    # the main table's "PS Ir/msg"
+    return out
+
+
+def cg_auth(system, arm):
+    """arm.cg_reps runs of cg_auth_run (run_interleaved interleaves the
+    runs of its arms instead)."""
+    return cg_auth_summary([cg_auth_run(system, arm, rep) for rep in range(1, arm.cg_reps + 1)])
+
+
+def settle_db():
+    """The PS's SQLite WAL checkpointed and truncated (the PS is stopped),
+    so that every session starts from the same state of the file."""
+    db = sqlite3.connect(os.path.join(RUN_DIR, "ps", "ps.db"), timeout=5)
+    try:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        db.close()
+
+
+def median(vals):
+    vals = [v for v in vals if v is not None]
+    return statistics.median(vals) if vals else None
+
+
+def phase_summary(phases):
+    """Medians over the valid phases: PS Ir per call, inclusive Ir per
+    PROFILE group and calls of PROFILE_CALLS per call."""
+    ok = [p for p in phases if p.get("valid")]
+    return {
+        "n": len(ok), "of": len(phases),
+        "ir_per_call": median([p["roles"]["ps"]["ir_per_call"] for p in ok]),
+        "ir_per_msg": median([p["roles"]["ps"]["ir_per_msg"] for p in ok]),
+        "incl_per_call": {g: median([p["roles"]["ps"]["incl_per_call"][g] for p in ok])
+                          for g, _ in PROFILE} if ok else {},
+        "calls_per_call": {g: median([p["roles"]["ps"]["calls_per_call"][g] for p in ok])
+                           for g in PROFILE_CALLS} if ok else {},
+    }
+
+
+def new_watcher_run(system, arm, tag, calls):
+    """calls calls one at a time, bob's row in the PS's watchers table
+    deleted before each: presence then has no stored decision for him and
+    asks presence_xml (get_rules_doc, pres_watcher_allowed), as for a
+    watcher's first subscription. watcher_auth's cache stays warm."""
+    ok = failed = retrans = 0
+    sipp_ok = True
+    for i in range(calls):
+        db = sqlite3.connect(os.path.join(RUN_DIR, "ps", "ps.db"), timeout=5)
+        with db:
+            db.execute("DELETE FROM watchers WHERE presentity_uri = ?", (f"sip:alice@{DOMAIN}",))
+        db.close()
+        res = sipp(arm.scenario(), arm.ua, f"{tag}-{i + 1}", calls=1, keys=arm.keys,
+                   auth=arm.auth, timeout=60, extra=["-nr"] + arm.sipp_extra)
+        ok += res.successful
+        failed += res.failed
+        retrans += res.retrans
+        sipp_ok = sipp_ok and res.rc == 0
+    return ok, failed, sipp_ok, retrans
+
+
+def policy_sizes():
+    """One session, the PS under callgrind (SIZE_MODPARAMS), for each size
+    in SIZE_RULES: alice's policy of that size written (fresh etag);
+    COLD_SIZE_CALLS calls with the policy dropped before each ("cold",
+    cold_run: the first SUBSCRIBE of each compiles it); SIZE_CALLS calls with bob known
+    to presence (its watchers table holds his status: "known"); NEW_CALLS
+    calls with bob's watchers row deleted before each ("new"). The
+    processes are warmed up once, on the first size."""
+    system = System({}, size_role_args())
+    arm = AUTH_ARMS["watcher_auth"]
+    settle_db()
+    sess = CgSession(system, "policy-size")
+    out = {}
+    say(f"policy size: {', '.join(map(str, SIZE_RULES))} rules, PS under callgrind")
+    system.write_pres_rules("alice", auth_policy(SIZE_RULES[0]))
+    sess.start()
+    try:
+        sess.warmup(lambda: sipp_run(arm, "size-warmup", AUTH_WARMUP, AUTH_CG_RATE * 2, 4))
+        for n, calls, new_calls, cold_calls in zip(SIZE_RULES, SIZE_CALLS, NEW_CALLS, COLD_SIZE_CALLS):
+            xml = auth_policy(n)
+            system.write_pres_rules("alice", xml)
+            res = {"rules": n, "bytes": len(xml.encode()), "phases": []}
+            out[n] = res
+            for label, fn, strict in [
+                    ("cold", lambda: cold_run(system, arm, f"size{n}-cold", cold_calls), False),
+                    ("known", lambda: sipp_run(arm, f"size{n}-known", calls, AUTH_CG_RATE, 1,
+                                               timeout=calls * 30 + 60), True),
+                    ("new", lambda: new_watcher_run(system, arm, f"size{n}-new", new_calls), False)]:
+                ph = sess.measure(f"rules{n}-{label}", fn, strict)
+                ph["kind"] = label
+                res["phases"].append(ph)
+                res[label] = phase_summary([ph])
+                if ph["died"]:
+                    return out
+    finally:
+        sess.stop()
+    return out
+
+
+def policy_micro():
+    """bench/policy_bench.c, built against modules/watcher_auth/policy.c
+    and libxml2 (as test/unit/run.sh builds unit tests, with the module's
+    -O2 instead of the sanitizers), run under callgrind on the documents of
+    SIZE_RULES; per operation: Ir of its loop / iterations."""
+    d = os.path.join(OUT_DIR, "policy_bench")
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    binary = os.path.join(d, "policy_bench")
+    mod = os.path.join(TOP, "modules", "watcher_auth")
+    pkg = subprocess.run(["pkg-config", "--cflags", "--libs", "libxml-2.0"],
+                         capture_output=True, text=True, check=True).stdout.split()
+    cmd = [os.environ.get("CC", "gcc"), "-std=gnu11", "-O2", "-g", "-Wall",
+           "-I" + mod, "-o", binary, os.path.join(BENCH_DIR, "policy_bench.c"),
+           os.path.join(mod, "policy.c")] + pkg
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode != 0:
+        raise BenchError(f"bench/policy_bench.c does not build:\n{' '.join(cmd)}\n{p.stderr}")
+    args, iters = [], {}
+    for n in SIZE_RULES:
+        path = os.path.join(d, f"rules{n}.xml")
+        with open(path, "w") as f:
+            f.write(auth_policy(n))
+        iters[n] = MICRO_ITERS.get(n, max(1, 1000 // n))
+        args += [path, str(iters[n])]
+    out_file = os.path.join(d, "callgrind.out")
+    t = time.monotonic()
+    p = subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out_file}",
+                        binary, f"sip:bob@{DOMAIN}"] + args,
+                       capture_output=True, text=True, timeout=600)
+    if p.returncode != 0:
+        raise BenchError(f"policy_bench failed (rc {p.returncode}):\n{p.stdout}{p.stderr[-2000:]}")
+    say(f"policy_bench under callgrind: {time.monotonic() - t:.0f}s")
+    out = {}
+    for f in os.listdir(d):
+        if not re.match(r"callgrind\.out\.\d+$", f):
+            continue
+        path = os.path.join(d, f)
+        with open(path, errors="replace") as fh:
+            head = fh.read(4096)
+        m = re.search(r"desc: Trigger: Client Request: (\w+) (\S+)", head)
+        if not m:
+            continue
+        kind, doc = m.group(1), m.group(2)
+        n = int(re.search(r"rules(\d+)\.xml$", doc).group(1))
+        div = iters[n] * (100 if kind == "eval" else 1)
+        out.setdefault(n, {})[kind] = cg_total(path) / div
+    for n in SIZE_RULES:
+        out.setdefault(n, {})["bytes"] = len(auth_policy(n).encode())
+    return out
 
 
 ARMS = [
@@ -787,7 +1429,36 @@ ARMS = [
     Arm("SUBSCRIBE", "subscribe.xml", "bob", {"presentity": "alice"},
         setup_subscribe, requests=["SUBSCRIBE"], per_call=2,
         nominal_msgs={"pcscf": 8, "ps": 4}),
+    # bob fetches alice's presence (Expires 0), challenged once: 2
+    # SUBSCRIBEs (the second with Authorization) and 1 NOTIFY per call; the
+    # P-CSCF receives 6 messages, the PS 3. Same scenario, rate and
+    # document; stock auth_db (realm example.com, bob's registration
+    # password) ...
+    Arm("auth_db", "subscribe_auth.xml", "bob", AUTH_KEYS, setup_auth,
+        requests=["SUBSCRIBE"], per_call=2, nominal_msgs={"pcscf": 6, "ps": 3},
+        auth=("bob", USERS["bob"]), fixed_calls=AUTH_CALLS, step_rates=[],
+        extra_env={"EXTRA_DEFINES": "BENCH_AUTH_DB"}, role_args=authdb_role_args,
+        sipp_extra=AUTH_SIPP, callgrind=cg_auth, prepare=clear_publications, interleave=True),
+    # ... versus watcher_auth (realm alice@example.com, the ha1 of alice's
+    # policy), and its cold cache
+    Arm("watcher_auth", "subscribe_auth.xml", "bob", AUTH_KEYS, setup_auth,
+        requests=["SUBSCRIBE"], per_call=2, nominal_msgs={"pcscf": 6, "ps": 3},
+        auth=(f"bob@{DOMAIN}", WATCHER_SECRET), fixed_calls=AUTH_CALLS, step_rates=[],
+        sipp_extra=AUTH_SIPP, callgrind=cg_auth, cold=True, prepare=clear_publications,
+        interleave=True),
 ]
+# ... and watcher_auth checking the row's etag on every SUBSCRIBE (cache_ttl
+# 0: no trusted copy), instructions only (no CPU row), where etc/ps.cfg
+# takes the cache_ttl from the define POLICY_CACHE_TTL
+if "POLICY_CACHE_TTL" in open(os.path.join(TOP, "etc", "ps.cfg")).read():
+    ARMS.append(
+        Arm("watcher_auth_ttl0", "subscribe_auth.xml", "bob", AUTH_KEYS, setup_auth,
+            requests=["SUBSCRIBE"], per_call=2, nominal_msgs={"pcscf": 6, "ps": 3},
+            auth=(f"bob@{DOMAIN}", WATCHER_SECRET), fixed_calls=0, step_rates=[],
+            extra_env={"EXTRA_DEFINES": "POLICY_CACHE_TTL=0"},
+            sipp_extra=AUTH_SIPP, callgrind=cg_auth, prepare=clear_publications,
+            interleave=True, cg_reps=1))
+AUTH_ARMS = {a.name: a for a in ARMS if a.callgrind is cg_auth}
 
 
 # ---------------------------------------------------------------- main
@@ -804,27 +1475,108 @@ def check_addresses_free():
 
 
 def run_arm(arm, provisioned):
-    system = System(arm.extra_env)
     if not provisioned:
         say("provisioning build/bench-run")
-        system.provision()
+        System().provision()
+    system = System(arm.extra_env, arm.role_args())
+    if arm.prepare:
+        arm.prepare()
     say(f"{arm.name}: starting both roles")
     system.start(f"{arm.slug}")
     say(f"{arm.name}: setup")
     arm.setup(system, arm)
     fixed = row_fixed(system, arm)
-    ensure_up(system, arm, f"{arm.slug}-restart")
-    top = row_max(system, arm, fixed)
+    top = None
+    if arm.step_rates:
+        ensure_up(system, arm, f"{arm.slug}-restart")
+        top = row_max(system, arm, fixed)
     system.stop()
     if not SKIP_CALLGRIND:
-        fixed.ir = callgrind(system, arm)
+        fixed.ir = arm.callgrind(system, arm)
     return fixed, top
+
+
+def combine(arm, ms):
+    """One fixed-row measure from the segments ms of an interleaved arm:
+    counts and CPU seconds summed, the rate averaged."""
+    if not ms:
+        return None
+    m = {"tag": f"{arm.slug}-fixed", "target_rate": ms[0]["target_rate"],
+         "calls": sum(x["calls"] for x in ms), "rc": max((x["rc"] for x in ms), key=abs),
+         "successful": sum(x["successful"] for x in ms), "failed": sum(x["failed"] for x in ms),
+         "rate": statistics.mean(x["rate"] for x in ms),
+         "wall_s": round(sum(x["wall_s"] for x in ms), 2),
+         "call_ms": {"p50": median([x["call_ms"]["p50"] for x in ms]),
+                     "p99": max((x["call_ms"]["p99"] for x in ms if x["call_ms"]["p99"] is not None),
+                                default=None)},
+         "requests": sum(x["requests"] for x in ms), "retrans": sum(x["retrans"] for x in ms),
+         "sipp_cpu_s": round(sum(x["sipp_cpu_s"] for x in ms), 3),
+         "died": sorted({d for x in ms for d in x["died"]}),
+         "ok": all(x["ok"] for x in ms), "segments": ms, "roles": {}}
+    for role in ("pcscf", "ps"):
+        rs = [x["roles"][role] for x in ms]
+        errors = {}
+        for r in rs:
+            for k, v in r["errors"].items():
+                errors[k] = errors.get(k, 0) + v
+        m["roles"][role] = {
+            "cpu_s": sum(r["cpu_s"] for r in rs),
+            "busiest_cpu_s": sum(r["busiest_cpu_s"] for r in rs),
+            "busiest": "/".join(sorted({r["busiest"] for r in rs})),
+            "processes": rs[0]["processes"],
+            "received": None if any(r["received"] is None for r in rs) else sum(r["received"] for r in rs),
+            "errors": errors}
+    return m
+
+
+def run_interleaved(arms, provisioned):
+    """The fixed rows of arms measured in AUTH_ROUNDS rounds of
+    AUTH_CALLS / AUTH_ROUNDS calls each, the arms alternating (ABBA...:
+    the order reversed every round), each segment with freshly started
+    roles (the arms differ in their defines); then each arm's callgrind.
+    So a drift of the machine's speed (other work on the same cores)
+    weighs on every arm alike."""
+    segs = {arm.name: [] for arm in arms}
+    per = max(1, AUTH_CALLS // AUTH_ROUNDS)
+    timed = [arm for arm in arms if arm.fixed_calls]
+    for rnd in range(1, AUTH_ROUNDS + 1):
+        for arm in (timed if rnd % 2 else list(reversed(timed))):
+            if not provisioned:
+                say("provisioning build/bench-run")
+                System().provision()
+                provisioned = True
+            system = System(arm.extra_env, arm.role_args())
+            if arm.prepare:
+                arm.prepare()
+            say(f"{arm.name}: round {rnd}/{AUTH_ROUNDS}: starting both roles, setup")
+            system.start(f"{arm.slug}-r{rnd}")
+            arm.setup(system, arm)
+            m = load(system, arm, f"{arm.slug}-fixed-r{rnd}", arm.fixed_rate, per)
+            segs[arm.name].append(m)
+            system.stop()
+    # callgrind: the runs interleaved too (A1 B1 B2 A2 A3 B3 ...)
+    runs = {arm.name: [] for arm in arms}
+    if not SKIP_CALLGRIND:
+        for rep in range(1, CG_REPS + 1):
+            for arm in (arms if rep % 2 else list(reversed(arms))):
+                system = System(arm.extra_env, arm.role_args())
+                if arm.callgrind is cg_auth and rep <= arm.cg_reps:
+                    runs[arm.name].append(cg_auth_run(system, arm, rep))
+    out = []
+    for arm in arms:
+        fixed = Row(f"{arm.name} fixed {arm.fixed_rate}/s" if arm.fixed_calls else
+                    f"{arm.name} callgrind", combine(arm, segs[arm.name]))
+        if not SKIP_CALLGRIND:
+            fixed.ir = (cg_auth_summary(runs[arm.name]) if arm.callgrind is cg_auth
+                        else arm.callgrind(System(arm.extra_env, arm.role_args()), arm))
+        out.append((arm, fixed, None))
+    return out
 
 
 def notes(results):
     out = []
     out.append(
-        "us/req: CPU microseconds (utime+stime from /proc/<pid>/stat, all processes of the role)\n"
+        f"us/req: CPU microseconds ({'/proc/<pid>/schedstat, ns on a CPU' if SCHEDSTAT else 'utime+stime from /proc/<pid>/stat'}, all processes of the role)\n"
         "  per request the UA sent (the arm's requests, listed below); busiest: the role's single\n"
         "  busiest process. PS/P-CSCF: ratio of the totals in the same run.\n"
         "SIPp us/req: SIPp's own CPU, which shares the same cores.\n"
@@ -838,7 +1590,7 @@ def notes(results):
     for arm, fixed, top in results:
         out.append(f"\n{arm.name} ({arm._scenario}; requests: {'+'.join(arm.requests)}, "
                    f"{arm.per_call} per call):")
-        for r in [fixed] + top.steps:
+        for r in (fixed.m.get("segments") or [fixed] if fixed.m else [fixed]) + (top.steps if top else []):
             m = r.m if isinstance(r, Row) else r
             if not m:
                 continue
@@ -856,7 +1608,7 @@ def notes(results):
             for n, kinds in errs.items():
                 top3 = sorted(kinds.items(), key=lambda kv: -kv[1])[:3]
                 out.append(f"    {n} log ERRORs: " + "; ".join(f"{c}x {k}" for k, c in top3))
-        if fixed.ir:
+        if fixed.ir and arm.callgrind is callgrind_whole:
             for run in fixed.ir["runs"]:
                 out.append(
                     f"  callgrind run {run['rep']}: {run['successful']} ok, {run['failed']} failed, "
@@ -872,6 +1624,205 @@ def notes(results):
     return "\n".join(out)
 
 
+def verdict(r):
+    if r is None:
+        return "not measured"
+    return f"{'met' if r <= TARGET else 'NOT met'} ({r:.2f}x)"
+
+
+def auth_tables(results, sizes, micro):
+    """The authenticated SUBSCRIBE comparison, the cold cache and the
+    policy sizes, as text."""
+    arms = {arm.name: (arm, fixed) for arm, fixed, top in results if arm.callgrind is cg_auth}
+    if not arms:
+        return ""
+    lines = [
+        "Authenticated SUBSCRIBE: stock auth_db vs watcher_auth (bench/subscribe_auth.xml, Expires 0,",
+        "  MD5 with qop=auth, same routing and SQLite, same document in the xcap table). Unit \"auth\": one",
+        "  authenticated SUBSCRIBE = one SIPp call = SUBSCRIBE -> 401, SUBSCRIBE + Authorization -> 2xx,",
+        "  NOTIFY -> 200 (the PS receives 3 messages). us/auth: CPU of the whole role at the fixed rate",
+        "  per call, denominator SIPp's SUBSCRIBEs sent / 2. PS Ir/auth: callgrind, PS only, inside",
+        f"  receive_msg, per call; median of {CG_REPS} runs of {AUTH_CG_CALLS} calls at {AUTH_CG_RATE}/s, each after warm-up",
+        f"  rounds of {AUTH_WARMUP} calls until every UDP receiver has handled an accepted SUBSCRIBE (not counted).",
+        ""]
+    head = f"{'arm':<22} {'calls/s':>7} {'P-CSCF us/auth':>14} {'PS us/auth':>10} {'PS Ir/auth':>12} {'PS Ir/msg':>10} {'cg runs':>7}"
+    lines += [head, "-" * len(head)]
+    fig = {}
+    for name in arms:
+        arm, fixed = arms[name]
+        m = fixed.m
+        unit = (m["requests"] / 2) if m and m["requests"] else None
+        pc = m["roles"]["pcscf"]["cpu_s"] / unit * 1e6 if unit else None
+        ps = m["roles"]["ps"]["cpu_s"] / unit * 1e6 if unit else None
+        warm = (fixed.ir or {}).get("warm") or {}
+        fig[name] = {"pcscf": pc, "ps": ps, "ir": warm.get("ir_per_call"), "cg": warm}
+        lines.append(f"{name:<22} {fmt(m and m['rate'], '.1f'):>7} {fmt(pc, '.1f'):>14} "
+                     f"{fmt(ps, '.1f'):>10} {fmt(warm.get('ir_per_call'), ',.0f'):>12} "
+                     f"{fmt(warm.get('ir_per_msg'), ',.0f'):>10} {warm.get('n', 0):>5}/{warm.get('of', 0)}")
+    rat = {}
+    if "auth_db" in fig and "watcher_auth" in fig:
+        a, w = fig["auth_db"], fig["watcher_auth"]
+        rat = {k: ratio(w[k], a[k]) for k in ("pcscf", "ps", "ir")}
+        lines.append(f"{'watcher_auth/auth_db':<22} {'':>7} {fmt(rat['pcscf'], '.2f'):>14} "
+                     f"{fmt(rat['ps'], '.2f'):>10} {fmt(rat['ir'], '.2f'):>12}")
+        rat0 = ratio((fig.get("watcher_auth_ttl0") or {}).get("ir"), a["ir"])
+        if "watcher_auth_ttl0" in fig:
+            lines.append(f"{'watcher_auth_ttl0/auth_db':<26} {'':>3} {'':>14} {'':>10} {fmt(rat0, '.2f'):>12}")
+        lines.append("  watcher_auth: the PS as etc/ps.cfg ships it (cache_ttl POLICY_CACHE_TTL, 5 s by default: a")
+        lines.append("  validated copy is trusted without a query for that long). watcher_auth_ttl0: the same with")
+        lines.append("  -A POLICY_CACHE_TTL=0, the row's etag queried on every SUBSCRIBE (callgrind only, 1 run).")
+        # the rounds, paired, and the P-CSCF as a control: it does the
+        # same work in both arms, so its ratio shows the machine's drift
+        sa = (arms["auth_db"][1].m or {}).get("segments") or []
+        sw = (arms["watcher_auth"][1].m or {}).get("segments") or []
+
+        def us(seg, role):
+            return seg["roles"][role]["cpu_s"] / (seg["requests"] / 2) * 1e6 if seg["requests"] else None
+        pairs = list(zip(sa, sw))
+        if pairs:
+            lines.append("")
+            lines.append("  per round (us/auth auth_db -> watcher_auth = ratio), interleaved:")
+            for role, label in (("ps", "PS"), ("pcscf", "P-CSCF")):
+                lines.append(f"    {label:<7}" + "; ".join(
+                    f"r{i}: {fmt(us(a, role), '.0f')} -> {fmt(us(w, role), '.0f')} = "
+                    f"{fmt(ratio(us(w, role), us(a, role)), '.2f')}"
+                    for i, (a, w) in enumerate(pairs, 1)))
+            ctl = rat["pcscf"]
+            norm = ratio(rat["ps"], ctl)
+            med = median([ratio(us(w, "ps"), us(a, "ps")) for a, w in pairs])
+            lines.append(f"  PS ratio: of the totals {fmt(rat['ps'], '.2f')}, median of the rounds {fmt(med, '.2f')}; "
+                         f"P-CSCF ratio (identical work in both")
+            lines.append(f"  arms: a control for the machine's speed) {fmt(ctl, '.2f')}; PS ratio / P-CSCF ratio "
+                         f"{fmt(norm, '.2f')}")
+        lines.append("")
+        lines.append(f"Target PS Ir/auth of watcher_auth <= {TARGET:.1f}x auth_db: {verdict(rat['ir'])}")
+        lines.append(f"Target PS CPU us/auth of watcher_auth <= {TARGET:.1f}x auth_db at "
+                     f"{FIXED_RATE}/s: {verdict(rat['ps'])}"
+                     + (f" (but the control ratio is {rat['pcscf']:.2f}, not 1: the machine's speed "
+                        "differed between the arms' segments by that much)"
+                        if rat["pcscf"] and abs(rat["pcscf"] - 1) > 0.03 else ""))
+        if "watcher_auth_ttl0" in fig:
+            lines.append(f"(watcher_auth_ttl0, etag query on every SUBSCRIBE: PS Ir/auth {verdict(rat0)})")
+        # where the instructions go
+        lines.append("")
+        lines.append("PS Ir/auth by function (inclusive, median of the runs; '-': not called):")
+        cols = [("auth_db", fig["auth_db"]["cg"]), ("watcher_auth", fig["watcher_auth"]["cg"])]
+        if "watcher_auth_ttl0" in fig:
+            cols.append(("watcher_auth_ttl0", fig["watcher_auth_ttl0"]["cg"]))
+        cold = (arms["watcher_auth"][1].ir or {}).get("cold") or {}
+        if cold.get("n"):
+            cols.append(("watcher_auth cold", cold))
+        lines.append(f"  {'':<30}" + "".join(f"{c:>19}" for c, _ in cols) + f"{'watcher_auth - auth_db':>24}")
+        rows = [("total (receive_msg)", lambda c: c.get("ir_per_call"))]
+        rows += [(g, lambda c, g=g: (c.get("incl_per_call") or {}).get(g) or None) for g, _ in PROFILE]
+        rows += [(f"calls of {f}", lambda c, f=f: (c.get("calls_per_call") or {}).get(f))
+                 for f in PROFILE_CALLS]
+        for label, get in rows:
+            vals = [get(c) for _, c in cols]
+            d = (vals[1] or 0) - (vals[0] or 0) if (vals[0] is not None or vals[1] is not None) else None
+            spec = ".2f" if label.startswith("calls") else ",.0f"
+            lines.append(f"  {label:<30}" + "".join(f"{fmt(v, spec):>19}" for v in vals)
+                         + f"{fmt(d, '+' + spec):>24}")
+        lines.append("  (groups: " + "; ".join(f"{g} = {' + '.join(fns)}" for g, fns in PROFILE) + ")")
+    # cold cache
+    if "watcher_auth" in arms:
+        wa = arms["watcher_auth"][1].ir or {}
+        warm, cold = wa.get("warm") or {}, wa.get("cold") or {}
+        lines += ["", f"watcher_auth policy cache, 1-rule policy, PS Ir per call (median of {CG_REPS} runs):"]
+        lines.append(f"  warm: both SUBSCRIBEs find alice's policy cached (as etc/ps.cfg configures the  "
+                     f"{fmt(warm.get('ir_per_call'), ',.0f'):>12}")
+        lines.append("        cache: trusted for cache_ttl s, then revalidated with an etag query)")
+        d = (cold.get("ir_per_call") - warm.get("ir_per_call")
+             if cold.get("ir_per_call") and warm.get("ir_per_call") else None)
+        lines.append(f"  cold: policy dropped before each call ({COLD_CALLS} calls, one at a time)        "
+                     f"{fmt(cold.get('ir_per_call'), ',.0f'):>12}  "
+                     f"({fmt(ratio(cold.get('ir_per_call'), warm.get('ir_per_call')), '.2f')}x warm)")
+        lines.append(f"  one cache miss (cold - warm): etag query, document query, compile, store  "
+                     f"{fmt(d, ',.0f'):>12}")
+        if d is not None and warm.get("ir_per_call"):
+            lines.append(f"  a SUBSCRIBE whose policy is not cached costs {fmt(d, ',.0f')} Ir more than a "
+                         f"cached one")
+    # sizes
+    if sizes:
+        lines += ["", "Policy size: alice's pres-rules of N rules, bob's rule last (the others allow other watchers).",
+                  "  PS Ir per call (= per authenticated SUBSCRIBE) end to end, the PS alone under callgrind, and",
+                  "  the inclusive Ir of watcher_auth (w_watcher_auth_check, both SUBSCRIBEs) and of presence_xml",
+                  "  (pres_watcher_allowed + pres_apply_auth + get_rules_doc) in it:",
+                  "  known: bob's decision stored in presence's watchers table, i.e. every SUBSCRIBE after his first",
+                  "         (presence does not ask presence_xml then); watcher_auth's cache warm",
+                  "  new:   bob's watchers row deleted before each call (his first SUBSCRIBE): presence_xml reads and",
+                  "         parses the document (parses: calls of pres_watcher_allowed + pres_apply_auth per call)",
+                  "  cold:  alice's cached policy dropped before each call: its first SUBSCRIBE fetches and compiles",
+                  "         the document (miss = cold - known: the cost of one cache miss at that size)",
+                  ""]
+        head = (f"{'rules':>5} {'doc bytes':>9} | {'known Ir/auth':>13} {'watcher_auth':>12} {'presence_xml':>12} | "
+                f"{'new Ir/auth':>12} {'presence_xml':>12} {'parses':>6} | {'cold Ir/auth':>12} {'miss':>11}")
+        lines += [head, "-" * len(head)]
+        for n in SIZE_RULES:
+            sz = sizes.get(n, {})
+            kn, nw, cd = sz.get("known") or {}, sz.get("new") or {}, sz.get("cold") or {}
+            kinc, ninc = kn.get("incl_per_call") or {}, nw.get("incl_per_call") or {}
+            ncalls = nw.get("calls_per_call") or {}
+            parses = ((ncalls.get("pres_watcher_allowed") or 0) + (ncalls.get("pres_apply_auth") or 0)
+                      if ncalls else None)
+            lines.append(f"{n:>5} {fmt(sz.get('bytes'), ',d'):>9} | {fmt(kn.get('ir_per_call'), ',.0f'):>13} "
+                         f"{fmt(kinc.get('watcher_auth'), ',.0f'):>12} {fmt(kinc.get('presence_xml'), ',.0f'):>12} | "
+                         f"{fmt(nw.get('ir_per_call'), ',.0f'):>12} {fmt(ninc.get('presence_xml'), ',.0f'):>12} "
+                         f"{fmt(parses, '.1f'):>6} | {fmt(cd.get('ir_per_call'), ',.0f'):>12} "
+                         f"{fmt(cd.get('ir_per_call') - kn['ir_per_call'] if cd.get('ir_per_call') and kn.get('ir_per_call') else None, ',.0f'):>11}")
+        lines.append(f"  calls: known {', '.join(map(str, SIZE_CALLS))}; new {', '.join(map(str, NEW_CALLS))} "
+                     f"and cold {', '.join(map(str, COLD_SIZE_CALLS))} (one at a time); 1 run each, after a")
+        lines.append("  warm-up of every UDP receiver.")
+        lines.append("  This session's PS alone runs from a copy of etc/ps.cfg with, after loadmodule")
+        lines.append("  \"watcher_auth.so\": " + "; ".join(SIZE_MODPARAMS) + " (the defaults refuse 1000 rules).")
+    if micro:
+        lines += ["", "bench/policy_bench.c (callgrind, Ir per operation, the same documents):",
+                  "  compile: wa_policy_compile + free = watcher_auth's cold cost (parse + compile), once per version",
+                  "  eval:    wa_policy_eval for sip:bob@example.com = watcher_auth's warm cost, every SUBSCRIBE",
+                  "  parse:   xmlReadMemory + xmlFreeDoc = one parse of the document by presence_xml",
+                  ""]
+        head = f"{'rules':>5} {'doc bytes':>9} {'compile':>12} {'eval':>10} {'parse':>12} {'compile/parse':>13}"
+        lines += [head, "-" * len(head)]
+        for n in SIZE_RULES:
+            mi = micro.get(n, {})
+            lines.append(f"{n:>5} {fmt(mi.get('bytes'), ',d'):>9} {fmt(mi.get('compile'), ',.0f'):>12} "
+                         f"{fmt(mi.get('eval'), ',.0f'):>10} {fmt(mi.get('parse'), ',.0f'):>12} "
+                         f"{fmt(ratio(mi.get('compile'), mi.get('parse')), '.2f'):>13}")
+    return "\n".join(lines)
+
+
+def auth_notes(results, sizes):
+    out = []
+    for arm, fixed, top in results:
+        if arm.callgrind is not cg_auth or not fixed.ir:
+            continue
+        for run in fixed.ir["runs"]:
+            for label, ph in run["phases"].items():
+                ps = ph.get("roles", {}).get("ps", {})
+                out.append(f"  {arm.name} callgrind run {run['rep']} {label}: {ph['calls']} ok, "
+                           f"{ph['failed']} failed, {ph.get('retrans')} retrans, PS received "
+                           f"{(ph.get('received') or {}).get('ps')}; PS {fmt(ps.get('ir'), ',')} Ir = "
+                           f"{fmt(ps.get('ir_per_call'), ',.0f')}/call; watcher_auth "
+                           + ", ".join(f"{k} {v}" for k, v in (ph.get("wa_stats") or {}).items() if v)
+                           + (f"; SQLite schema loads {ph['schema_loads_ir']:,} Ir"
+                              if ph.get("schema_loads_ir") and not label.startswith("warmup") else "")
+                           + ("" if ph.get("valid") else " (not counted)")
+                           + "".join(f"; {n} DIED" for n in ph.get("died", [])))
+    for n, res in (sizes or {}).items():
+        for ph in res["phases"]:
+            ps = ph.get("roles", {}).get("ps", {})
+            out.append(f"  policy size {n} rules, {ph['label']}: {ph['calls']} ok, {ph['failed']} failed, "
+                       f"{ph.get('retrans')} retrans, PS received {(ph.get('received') or {}).get('ps')}; "
+                       f"PS {fmt(ps.get('ir'), ',')} Ir = {fmt(ps.get('ir_per_call'), ',.0f')}/call; "
+                       "watcher_auth " + ", ".join(f"{k} {v}" for k, v in (ph.get("wa_stats") or {}).items() if v)
+                       + (f"; SQLite schema loads {ph['schema_loads_ir']:,} Ir" if ph.get("schema_loads_ir") else "")
+                       + ("" if ph.get("valid") else " (not counted)"))
+    if out:
+        out.insert(0, "\ncallgrind phases of the authenticating arms (PS only under valgrind; a phase counts\n"
+                      "  when every call succeeded, nothing was retransmitted and the PS received 3 messages per call):")
+    return "\n".join(AUTHDB_CFG_NOTE + out)
+
+
 def main():
     os.makedirs(OUT_DIR, exist_ok=True)
     for sub in ("logs", "sipp", "callgrind"):
@@ -880,27 +1831,47 @@ def main():
     check_addresses_free()
     results = []
     provisioned = False
-    for arm in ARMS:
+    arms = [a for a in ARMS if not ONLY_ARMS or a.slug in ONLY_ARMS or a.name in ONLY_ARMS]
+    for arm in arms:
+        if arm.interleave:
+            continue
         fixed, top = run_arm(arm, provisioned)
         provisioned = True
         results.append((arm, fixed, top))
+    inter = [a for a in arms if a.interleave]
+    if inter:
+        results += run_interleaved(inter, provisioned)
+    sizes = micro = None
+    if not SKIP_SIZES and any(a.name == "watcher_auth" for a in arms):
+        if not SKIP_CALLGRIND:
+            sizes = policy_sizes()
+        micro = policy_micro()
     lines = []
     for arm, fixed, top in results:
-        lines += [fixed, top]
-        lines.append(ratio_line(f"{arm.name} max/fixed", top, fixed))
+        lines.append(fixed)
+        if top:
+            lines += [top, ratio_line(f"{arm.name} max/fixed", top, fixed)]
     text = (f"make bench: {time.strftime('%Y-%m-%d %H:%M:%S')}, {os.cpu_count()} cores, "
-            f"load average before: {BEFORE_LOAD}\n\n" + table(lines) + "\n\n" + notes(results) + "\n")
+            f"load average before: {BEFORE_LOAD}, after: {' '.join(open('/proc/loadavg').read().split()[:3])}, "
+            f"{time.monotonic() - T0:.0f}s\n\n" + table(lines) + "\n\n")
+    auth = auth_tables(results, sizes, micro)
+    if auth:
+        text += auth + "\n\n"
+    text += notes(results) + "\n" + auth_notes(results, sizes) + "\n"
     with open(os.path.join(OUT_DIR, "results.txt"), "w") as f:
         f.write(text)
     with open(os.path.join(OUT_DIR, "results.json"), "w") as f:
-        json.dump([{"arm": a.name, "fixed": fx.m, "max": tp.m, "steps": tp.steps,
-                    "callgrind": fx.ir} for a, fx, tp in results], f, indent=1)
+        json.dump({"arms": [{"arm": a.name, "fixed": fx.m, "max": tp and tp.m,
+                             "steps": tp and tp.steps, "callgrind": fx.ir}
+                            for a, fx, tp in results],
+                   "policy_size": sizes, "policy_bench": micro}, f, indent=1)
     print()
     print(text, end="")
     say(f"done; table in {os.path.relpath(os.path.join(OUT_DIR, 'results.txt'), TOP)}")
     rc = 0
     bad = [a.name for a, fx, tp in results
-           if not SKIP_CALLGRIND and (not fx.ir or fx.ir["pcscf"] is None or fx.ir["ps"] is None)]
+           if not SKIP_CALLGRIND and (not fx.ir or fx.ir["ps"] is None
+                                      or (a.callgrind is callgrind_whole and fx.ir["pcscf"] is None))]
     if bad:
         print(f"bench: no callgrind figures for {', '.join(bad)}", file=sys.stderr)
         rc = 1
