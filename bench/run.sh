@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # `make bench`: SUBSCRIBE through P-CSCF -> PS under SIPp load, CPU per
 # request of each role at a fixed and at the highest sustained rate, and
-# callgrind instructions per message; one table, ratios side by side.
+# callgrind instructions per message; one table, ratios side by side. Then
+# an authenticated SUBSCRIBE with stock auth_db against watcher_auth (CPU
+# and instructions), watcher_auth's policy cache cold and warm, policies of
+# 1, 100 and 1000 rules, and bench/policy_bench.c.
 # The work is done by bench/bench.py (see bench/README.md); it stops every
 # process it started, by PID, also on an error, Ctrl-C or SIGTERM. The
 # timeout is only a guard: a normal run takes about 9 to 10 minutes.
