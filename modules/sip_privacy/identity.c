@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "identity.h"
+#include "sp_text.h"
 
 #define _SP_ID_IS_LWS(c) \
 	((c) == ' ' || (c) == '\t' || (c) == '\r' || (c) == '\n')
@@ -43,23 +44,6 @@ const char *sp_id_strerror(int rc)
 	return "unknown error";
 }
 
-static char _sp_id_lower(char c)
-{
-	return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
-}
-
-static int _sp_id_ieq(const char *a, size_t alen, const char *b, size_t blen)
-{
-	size_t i;
-
-	if(alen != blen)
-		return 0;
-	for(i = 0; i < alen; i++) {
-		if(_sp_id_lower(a[i]) != _sp_id_lower(b[i]))
-			return 0;
-	}
-	return 1;
-}
 
 static int _sp_id_is_alnum(unsigned char c)
 {
@@ -98,26 +82,6 @@ static int _sp_id_is_unreserved(unsigned char c)
 	return 0;
 }
 
-/* RFC 3261 token characters. */
-static int _sp_id_is_token(unsigned char c)
-{
-	if(_sp_id_is_alnum(c))
-		return 1;
-	switch(c) {
-		case '-':
-		case '.':
-		case '!':
-		case '%':
-		case '*':
-		case '_':
-		case '+':
-		case '`':
-		case '\'':
-		case '~':
-			return 1;
-	}
-	return 0;
-}
 
 /* A character of the user part, `extra` the characters allowed besides
  * unreserved and escapes. Escapes are checked by the caller. */
@@ -269,7 +233,7 @@ static int _sp_id_tel(const char *s, size_t len, sp_id_uri_t *u)
 		}
 		if(i < len && s[i] != ';')
 			return SP_ID_ERR_URI;
-		if(_sp_id_ieq(s + nb, ne - nb, "phone-context", 13)) {
+		if(sp_text_ieq(s + nb, ne - nb, "phone-context", 13)) {
 			if(b == ne || u->host.s != NULL)
 				return SP_ID_ERR_URI; /* no value, or twice */
 			if(!global) {
@@ -306,11 +270,11 @@ int sp_id_uri_parse(const char *s, size_t len, sp_id_uri_t *u)
 	if(colon == NULL || colon == s)
 		return SP_ID_ERR_URI;
 	slen = (size_t)(colon - s);
-	if(_sp_id_ieq(s, slen, "sip", 3))
+	if(sp_text_ieq(s, slen, "sip", 3))
 		u->scheme = SP_ID_SCHEME_SIP;
-	else if(_sp_id_ieq(s, slen, "sips", 4))
+	else if(sp_text_ieq(s, slen, "sips", 4))
 		u->scheme = SP_ID_SCHEME_SIPS;
-	else if(_sp_id_ieq(s, slen, "tel", 3))
+	else if(sp_text_ieq(s, slen, "tel", 3))
 		u->scheme = SP_ID_SCHEME_TEL;
 	else
 		return SP_ID_ERR_SCHEME;
@@ -335,7 +299,7 @@ static int _sp_id_next_digit(const sp_str_t *n, size_t *i, char *c)
 		(*i)++;
 	if(*i >= n->len)
 		return 0;
-	*c = _sp_id_lower(n->s[*i]);
+	*c = sp_text_lower(n->s[*i]);
 	(*i)++;
 	return 1;
 }
@@ -360,7 +324,7 @@ static int _sp_id_tel_equal(const sp_id_uri_t *a, const sp_id_uri_t *b)
 	}
 	if(a->global)
 		return 1;
-	return _sp_id_ieq(a->host.s, a->host.len, b->host.s, b->host.len);
+	return sp_text_ieq(a->host.s, a->host.len, b->host.s, b->host.len);
 }
 
 int sp_id_uri_equal(const sp_id_uri_t *a, const sp_id_uri_t *b)
@@ -376,7 +340,7 @@ int sp_id_uri_equal(const sp_id_uri_t *a, const sp_id_uri_t *b)
 			&& (a->user.len != b->user.len
 					|| memcmp(a->user.s, b->user.s, a->user.len) != 0))
 		return 0;
-	return _sp_id_ieq(a->host.s, a->host.len, b->host.s, b->host.len);
+	return sp_text_ieq(a->host.s, a->host.len, b->host.s, b->host.len);
 }
 
 /* A quoted-string display-name from s[*i] == '"'; *i ends past the quote. */
@@ -431,7 +395,7 @@ static int _sp_id_value(const char *s, size_t len, size_t *i, sp_id_value_t *v)
 			while(e > b && _SP_ID_IS_LWS(s[e - 1]))
 				e--;
 			for(; k < e; k++) {
-				if(!_sp_id_is_token((unsigned char)s[k])
+				if(!sp_text_is_token((unsigned char)s[k])
 						&& !_SP_ID_IS_LWS(s[k]))
 					return SP_ID_ERR_SYNTAX;
 			}

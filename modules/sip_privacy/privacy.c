@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "privacy.h"
+#include "sp_text.h"
 
 #define _SP_PRIV_IS_LWS(c) \
 	((c) == ' ' || (c) == '\t' || (c) == '\r' || (c) == '\n')
@@ -61,46 +62,6 @@ const char *sp_priv_strerror(int rc)
 	return "unknown error";
 }
 
-static char _sp_priv_lower(char c)
-{
-	return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
-}
-
-/* Two byte strings are equal, ASCII case-insensitive. */
-static int _sp_priv_ieq(const char *a, size_t alen, const char *b, size_t blen)
-{
-	size_t i;
-
-	if(alen != blen)
-		return 0;
-	for(i = 0; i < alen; i++) {
-		if(_sp_priv_lower(a[i]) != _sp_priv_lower(b[i]))
-			return 0;
-	}
-	return 1;
-}
-
-/* RFC 3261 token characters. */
-static int _sp_priv_is_token(unsigned char c)
-{
-	if((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-			|| (c >= '0' && c <= '9'))
-		return 1;
-	switch(c) {
-		case '-':
-		case '.':
-		case '!':
-		case '%':
-		case '*':
-		case '_':
-		case '+':
-		case '`':
-		case '\'':
-		case '~':
-			return 1;
-	}
-	return 0;
-}
 
 const char *sp_priv_value_name(unsigned int bit)
 {
@@ -121,13 +82,13 @@ static int _sp_priv_item(const char *s, size_t len, sp_priv_t *p)
 	if(len == 0)
 		return SP_PRIV_ERR_EMPTY;
 	for(i = 0; i < len; i++) {
-		if(!_sp_priv_is_token((unsigned char)s[i]))
+		if(!sp_text_is_token((unsigned char)s[i]))
 			return SP_PRIV_ERR_SYNTAX;
 	}
 	if(len > SP_PRIV_MAX_TOKEN_LEN)
 		return SP_PRIV_ERR_TOO_LONG;
 	for(i = 0; i < _SP_PRIV_NVALUES; i++) {
-		if(_sp_priv_ieq(
+		if(sp_text_ieq(
 				   s, len, _sp_priv_values[i].name, _sp_priv_values[i].len)) {
 			p->mask |= _sp_priv_values[i].bit;
 			return SP_PRIV_OK;
@@ -135,7 +96,7 @@ static int _sp_priv_item(const char *s, size_t len, sp_priv_t *p)
 	}
 	p->unknown++;
 	for(i = 0; i < p->nunk; i++) {
-		if(_sp_priv_ieq(s, len, p->unk[i].s, p->unk[i].len))
+		if(sp_text_ieq(s, len, p->unk[i].s, p->unk[i].len))
 			return SP_PRIV_OK;
 	}
 	if(p->nunk == SP_PRIV_MAX_UNKNOWN)
@@ -350,7 +311,7 @@ int sp_priv_user_hdr(const char *name, size_t len)
 		return 0;
 	for(i = 0; i < sizeof(_sp_priv_user_hdrs) / sizeof(_sp_priv_user_hdrs[0]);
 			i++) {
-		if(_sp_priv_ieq(name, len, _sp_priv_user_hdrs[i],
+		if(sp_text_ieq(name, len, _sp_priv_user_hdrs[i],
 				   strlen(_sp_priv_user_hdrs[i])))
 			return 1;
 	}
