@@ -484,6 +484,15 @@ static int wa_eval_visit(
 	return WA_DOC_OK;
 }
 
+/* The operator's bounds on a policy document (modparams) */
+static void wa_limits(wa_policy_limits_t *lim)
+{
+	memset(lim, 0, sizeof(*lim));
+	lim->max_size = (size_t)_wa_max_policy_size;
+	lim->max_depth = (unsigned)_wa_max_policy_depth;
+	lim->max_rules = (unsigned)_wa_max_policy_rules;
+}
+
 /* Compiles a fetched document into the cache and evaluates it */
 static int wa_policy_load(str *presentity, str *doc, const char *etag,
 		unsigned int gen, wa_eval_t *ev, int *err)
@@ -494,10 +503,7 @@ static int wa_policy_load(str *presentity, str *doc, const char *etag,
 	size_t size = 0;
 	int rc, ret;
 
-	memset(&lim, 0, sizeof(lim));
-	lim.max_size = (size_t)_wa_max_policy_size;
-	lim.max_depth = (unsigned)_wa_max_policy_depth;
-	lim.max_rules = (unsigned)_wa_max_policy_rules;
+	wa_limits(&lim);
 	memset(&ei, 0, sizeof(ei));
 	rc = wa_policy_compile(
 			doc->s, doc->len, &lim, wa_shm_alloc, &pol, &size, &ei);
@@ -1399,10 +1405,7 @@ static void wa_rpc_show(rpc_t *rpc, void *ctx)
 		rpc->fault(ctx, 404, "No policy for this presentity");
 		return;
 	}
-	memset(&lim, 0, sizeof(lim));
-	lim.max_size = (size_t)_wa_max_policy_size;
-	lim.max_depth = (unsigned)_wa_max_policy_depth;
-	lim.max_rules = (unsigned)_wa_max_policy_rules;
+	wa_limits(&lim);
 	rc = wa_policy_compile(doc.s, doc.len, &lim, NULL, &pol, &size, &ei);
 	pkg_free(doc.s);
 	if(rc != 0) {
