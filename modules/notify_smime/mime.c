@@ -924,3 +924,46 @@ int ns_mime_ctype_signed(
 	}
 	return n;
 }
+
+int ns_mime_ctype_format(const ns_mime_ctype_t *ct, char *out, size_t size)
+{
+	size_t i = 0, k;
+	unsigned int p;
+	const char *v;
+	int quote, n;
+
+	if(ct == NULL || out == NULL || size == 0 || ct->type == NULL
+			|| ct->subtype == NULL)
+		return NS_MIME_ERR_ARG;
+	n = snprintf(out, size, "%s/%s", ct->type, ct->subtype);
+	if(n < 0 || (size_t)n >= size)
+		return NS_MIME_ERR_NOSPACE;
+	i = (size_t)n;
+	for(p = 0; p < ct->nparams; p++) {
+		v = ct->params[p].value;
+		quote = ct->params[p].vlen == 0;
+		for(k = 0; k < ct->params[p].vlen && !quote; k++)
+			if(!_ns_mime_is_token((unsigned char)v[k]))
+				quote = 1;
+		n = snprintf(out + i, size - i, "; %s=%s", ct->params[p].name,
+				quote ? "\"" : "");
+		if(n < 0 || (size_t)n >= size - i)
+			return NS_MIME_ERR_NOSPACE;
+		i += (size_t)n;
+		for(k = 0; k < ct->params[p].vlen; k++) {
+			/* a value is printable: the parser refused controls */
+			if(i + 3 >= size)
+				return NS_MIME_ERR_NOSPACE;
+			if(quote && (v[k] == '"' || v[k] == '\\'))
+				out[i++] = '\\';
+			out[i++] = v[k];
+		}
+		if(quote) {
+			if(i + 2 >= size)
+				return NS_MIME_ERR_NOSPACE;
+			out[i++] = '"';
+		}
+		out[i] = '\0';
+	}
+	return (int)i;
+}

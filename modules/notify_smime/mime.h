@@ -221,6 +221,11 @@ int ns_mime_multipart_signed_parse(const char *body, size_t len,
 int ns_mime_signed_ctype_check(
 		const ns_mime_ctype_t *ct, const char **boundary);
 
+/* A parsed Content-Type written back as one line: type/subtype and every
+ * parameter, values quoted when they are not tokens. Returns the length
+ * written (NUL-terminated), or NS_MIME_ERR_ARG / NS_MIME_ERR_NOSPACE. */
+int ns_mime_ctype_format(const ns_mime_ctype_t *ct, char *out, size_t size);
+
 /* The SIP header values the module sets. */
 
 /* "application/pkcs7-mime; smime-type=enveloped-data; name=smime.p7m", or
