@@ -15,7 +15,7 @@ BUILD   := $(CURDIR)/build
 KSRC    := $(BUILD)/ksrc
 MODULES := $(patsubst modules/%/Makefile,%,$(wildcard modules/*/Makefile))
 MODSO   := $(foreach m,$(MODULES),$(BUILD)/modules/$(m).so)
-SOURCES := $(shell git ls-files --cached --others --exclude-standard 'modules/*.c' 'modules/*.h' 'test/*.c' 'test/*.h' 'fuzz/*.c' 2>/dev/null)
+SOURCES := $(shell git ls-files --cached --others --exclude-standard 'modules/*.c' 'modules/*.h' 'lib/*.c' 'lib/*.h' 'test/*.c' 'test/*.h' 'fuzz/*.c' 2>/dev/null)
 
 .PHONY: all deps ksrc modules run test unit e2e bench fuzz check-cfg format \
 	check-format clean distclean
@@ -37,10 +37,13 @@ modules: ksrc $(MODSO)
 # with Kamailio's own Makefile.modules from the configured Debian source.
 # The .so is installed by rename, so a running kamailio keeps the file it
 # mapped (rewriting it in place crashes it).
+# A module's Makefile names the shared pure C files of lib/ it links with a
+# line "# lib: name ..." (lib/name.c and lib/name.h); they are mirrored too.
+modlib = $(foreach n,$(shell sed -n 's/^\# lib: *//p' modules/$(1)/Makefile),lib/$(n).c lib/$(n).h)
 .SECONDEXPANSION:
-$(BUILD)/modules/%.so: $$(wildcard modules/$$*/*.c modules/$$*/*.h modules/$$*/Makefile) $(KSRC)/.configured
+$(BUILD)/modules/%.so: $$(wildcard modules/$$*/*.c modules/$$*/*.h modules/$$*/Makefile) $$(call modlib,$$*) $(KSRC)/.configured
 	@mkdir -p $(BUILD)/obj/$* $(BUILD)/modules
-	@cp -p $(filter modules/%,$^) $(BUILD)/obj/$*/
+	@cp -p $(filter modules/% lib/%,$^) $(BUILD)/obj/$*/
 	@$(MAKE) --no-print-directory -C $(BUILD)/obj/$* COREPATH=$(KSRC)/src \
 		PROJECT_MODULE_DIR=$(CURDIR)/modules/$* quiet=silent
 	@cp -p $(BUILD)/obj/$*/$*.so $@.tmp && mv -f $@.tmp $@

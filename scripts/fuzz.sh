@@ -23,9 +23,12 @@ for h in "$top"/fuzz/*_fuzz.c; do
 		case "$name" in "$m"_*) echo "$m" ;; esac; done | head -n1)
 	what=${name#"$mod"_}                       # e.g. policy
 	srcs=$(grep -L '^#include "\(core\|modules\)/' "$top/modules/$mod"/*.c)
+	for l in $(sed -n 's/^# lib: *//p' "$top/modules/$mod/Makefile" 2>/dev/null); do
+		srcs="$srcs $top/lib/$l.c"
+	done
 	bin="$out/$name"
 	if ! clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		-I"$top/modules/$mod" $(pkg-config --cflags $pkgs) -o "$bin" "$h" $srcs \
+		-I"$top/modules/$mod" -I"$top/lib" $(pkg-config --cflags $pkgs) -o "$bin" "$h" $srcs \
 		$(pkg-config --libs $pkgs) 2>"$bin.build.log"; then
 		cat "$bin.build.log"
 		printf '%-28s %10s %8s %8s %s\n' "$name" - - - "does not build"

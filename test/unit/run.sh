@@ -19,8 +19,11 @@ for t in "$top"/test/unit/*/test_*.c; do
 	mod=$(basename "$(dirname "$t")")
 	name=$(basename "$t" .c)
 	srcs=$(grep -L '^#include "\(core\|modules\)/' "$top/modules/$mod"/*.c 2>/dev/null || true)
+	for l in $(sed -n 's/^# lib: *//p' "$top/modules/$mod/Makefile" 2>/dev/null); do
+		srcs="$srcs $top/lib/$l.c"
+	done
 	bin="$out/$mod-$name"
-	if ! $CC $CFLAGS -I"$top/modules/$mod" $pkg_cflags -o "$bin" "$t" $srcs $pkg_libs 2>"$bin.build.log"; then
+	if ! $CC $CFLAGS -I"$top/modules/$mod" -I"$top/lib" $pkg_cflags -o "$bin" "$t" $srcs $pkg_libs 2>"$bin.build.log"; then
 		cat "$bin.build.log"
 		echo "unit: $mod/$name does not build"
 		failed=$((failed + 1))

@@ -266,13 +266,18 @@ static int group_setup(void **state)
 	return -1;
 }
 
-static wa_xcap_client_t *client_with(const char *ca)
+static wa_xcap_client_t *client_any(const char *ca, int any_content)
 {
-	wa_xcap_cfg_t cfg = {ca, CONNECT_MS, TIMEOUT_MS, MAX_BODY};
+	wa_xcap_cfg_t cfg = {ca, CONNECT_MS, TIMEOUT_MS, MAX_BODY, any_content};
 	wa_xcap_client_t *c = wa_xcap_client_new(&cfg);
 
 	assert_non_null(c);
 	return c;
+}
+
+static wa_xcap_client_t *client_with(const char *ca)
+{
+	return client_any(ca, 0);
 }
 
 /* The document URL of `aor` under `root`. */
@@ -520,6 +525,23 @@ static void test_fetch_table(void **state)
 		wa_xcap_doc_free(&doc);
 	}
 	wa_xcap_client_free(c);
+
+	/* any_content (a credential server): the type is the caller's
+	 * business, an empty body is still refused */
+	c = client_any(g.ca, 1);
+	for(i = 0; i < 4; i++) {
+		static const char *const aors[] = {"sip:html@example.com",
+				"sip:notxml@example.com", "sip:noct@example.com",
+				"sip:empty@example.com"};
+		url_of(g.root, aors[i], url, sizeof(url));
+		rc = wa_xcap_fetch(c, url, NULL, &doc);
+		if(i < 2)
+			assert_int_equal(rc, WA_XCAP_OK);
+		else
+			assert_int_equal(rc, WA_XCAP_E_CONTENT);
+		wa_xcap_doc_free(&doc);
+	}
+	wa_xcap_client_free(c);
 }
 
 /* One client keeps its connection: the server sees the same source port,
@@ -647,7 +669,7 @@ static void test_fetch_ignores_proxy_env(void **state)
 
 static void test_fetch_args(void **state)
 {
-	wa_xcap_cfg_t cfg = {NULL, CONNECT_MS, TIMEOUT_MS, MAX_BODY};
+	wa_xcap_cfg_t cfg = {NULL, CONNECT_MS, TIMEOUT_MS, MAX_BODY, 0};
 	wa_xcap_client_t *c = client_with(g.ca);
 	wa_xcap_doc_t doc;
 	char url[256], http[256], longtag[WA_XCAP_ETAG_MAX + 2];

@@ -1,6 +1,8 @@
 /*
- * watcher_auth: a presentity's pres-rules document from an external XCAP
- * server (RFC 4825, RFC 5025) over HTTPS, with libcurl.
+ * A document over HTTPS with libcurl, shared by the modules (lib/): for
+ * watcher_auth a presentity's pres-rules from an external XCAP server
+ * (RFC 4825, RFC 5025), for notify_smime a watcher's certificate from a
+ * credential server (cfg.any_content).
  *
  * Pure C, no Kamailio headers, nothing logged: every failure is a return
  * code plus a short text in the document for the caller to log.
@@ -58,6 +60,9 @@ typedef struct wa_xcap_cfg
 	long connect_timeout_ms; /* TCP + TLS handshake; 0: default */
 	long timeout_ms;		 /* the whole request; 0: default */
 	size_t max_body;		 /* bytes; 0: default */
+	/* 0: a 200 must carry XML (an XCAP document); 1: any non-empty body,
+	 * whose content the caller checks (e.g. a PEM certificate) */
+	int any_content;
 } wa_xcap_cfg_t;
 
 /* One fetch's outcome. Zero it (or let wa_xcap_fetch do it) before use and

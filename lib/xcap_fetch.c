@@ -32,6 +32,7 @@ struct wa_xcap_client
 	CURL *easy;
 	char *ca_file;
 	size_t max_body;
+	int any_content;
 	char errbuf[CURL_ERROR_SIZE];
 	/* the fetch under way */
 	wa_xcap_doc_t *doc;
@@ -370,6 +371,7 @@ wa_xcap_client_t *wa_xcap_client_new(const wa_xcap_cfg_t *cfg)
 	if(c->ca_file == NULL || c->easy == NULL)
 		goto error;
 	c->max_body = cfg->max_body ? cfg->max_body : WA_XCAP_DEF_MAX_BODY;
+	c->any_content = cfg->any_content;
 	if(c->max_body == (size_t)-1)
 		c->max_body--; /* room for the NUL */
 	cto = cfg->connect_timeout_ms ? cfg->connect_timeout_ms
@@ -491,7 +493,7 @@ static int _wa_xcap_map_status(
 		_wa_xcap_set_err(doc, "no Content-Type");
 		return WA_XCAP_E_CONTENT;
 	}
-	if(!_wa_xcap_ct_is_xml(ct)) {
+	if(!c->any_content && !_wa_xcap_ct_is_xml(ct)) {
 		snprintf(text, sizeof(text), "Content-Type is not XML: %.64s", ct);
 		_wa_xcap_set_err(doc, text);
 		return WA_XCAP_E_CONTENT;
