@@ -33,7 +33,9 @@ BENCH_LOG_LEVEL, BENCH_SKIP_CALLGRIND=1, BENCH_ARMS (comma list of arm
 names), BENCH_AUTH_CALLS, BENCH_AUTH_ROUNDS, BENCH_AUTH_CG_CALLS,
 BENCH_AUTH_CG_RATE, BENCH_AUTH_CG_LIMIT, BENCH_AUTH_WARMUP, BENCH_COLD_CALLS,
 BENCH_SKIP_SIZES=1, BENCH_SIZE_RULES, BENCH_SIZE_CALLS, BENCH_NEW_CALLS,
-BENCH_COLD_SIZE_CALLS (comma lists, one value per size).
+BENCH_COLD_SIZE_CALLS (comma lists, one value per size), BENCH_SKIP_SMIME=1,
+BENCH_SMIME_ITERS, BENCH_SMIME_REPS. `bench.py --only smime` runs the
+notify_smime section (bench/smime_bench.c) alone, without Kamailio.
 """
 import hashlib
 import json
@@ -1461,6 +1463,174 @@ if "POLICY_CACHE_TTL" in open(os.path.join(TOP, "etc", "ps.cfg")).read():
 AUTH_ARMS = {a.name: a for a in ARMS if a.callgrind is cg_auth}
 
 
+# ---------------------------------------------------------------- notify_smime: bench/smime_bench.c
+# The "Speed" requirement of notify_smime, side by side in one run, without
+# Kamailio: (a) the bare OpenSSL CMS_encrypt of the MIME entity of a PIDF
+# body to the watcher's certificate, the floor; (b) ns_protect(), the
+# module's encryption path for one NOTIFY body, on the same bytes and the
+# same certificate; target (b) <= SMIME_TARGET x (a) in callgrind
+# instructions, median of SMIME_REPS runs, for RSA-2048, RSA-3072 and EC
+# P-256 recipients. Also (c) signing only and (d) sign-then-encrypt through
+# ns_protect() with the server's EC P-256 certificate (no target).
+# Skipped with BENCH_SKIP_SMIME=1 (or BENCH_SKIP_CALLGRIND=1); run alone
+# with `bench/bench.py --only smime`.
+
+import concurrent.futures  # noqa: E402 (this section's own)
+
+SKIP_SMIME = os.environ.get("BENCH_SKIP_SMIME") == "1"
+SMIME_ITERS = knob("SMIME_ITERS", 20)        # rounds per run, after one warm-up round
+SMIME_REPS = knob("SMIME_REPS", 3)           # runs per (mode, key); the median is shown
+SMIME_TARGET = 1.20                          # ns_protect encrypt / CMS_encrypt floor, Ir
+SMIME_KEYS = [("rsa2048", "RSA-2048"), ("rsa3072", "RSA-3072"), ("p256", "P-256")]
+SMIME_MODES = ["floor", "encrypt", "sign", "sign-encrypt"]
+SMIME_SRCS = ["protect.c", "cms.c", "mime.c", "cert.c"]
+SMIME_DIR = os.path.join(OUT_DIR, "smime_bench")
+
+
+def cg_summary(path):
+    """Ir of one callgrind dump: its summary: line, the event counter that
+    CALLGRIND_ZERO_STATS zeroes (what callgrind_annotate calls PROGRAM
+    TOTALS); the totals: line when there is none."""
+    total = None
+    with open(path, errors="replace") as f:
+        for line in f:
+            if line.startswith("summary:"):
+                return int(line.split()[1])
+            if line.startswith("totals:"):
+                total = int(line.split()[1])
+    return total or 0
+
+
+def smime_run(binary, mode, key, rep):
+    """One run of smime_bench under callgrind: Ir per round of the path."""
+    out = os.path.join(SMIME_DIR, f"callgrind.{mode}.{key}.{rep}")
+    cmd = ["valgrind", "--tool=callgrind", "--instr-atstart=no",
+           f"--callgrind-out-file={out}", binary, mode, key, str(SMIME_ITERS)]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    with open(out + ".log", "w") as f:
+        f.write(" ".join(cmd) + "\n" + p.stdout + p.stderr)
+    if p.returncode != 0:
+        raise BenchError(f"smime_bench {mode} {key} failed (rc {p.returncode}):\n"
+                         f"{p.stdout}{p.stderr[-2000:]}")
+    dump = out + ".1"   # the CALLGRIND_DUMP_STATS_AT after the rounds
+    with open(dump, errors="replace") as f:
+        head = f.read(4096)
+    want = f"smime_bench {mode} {key} {SMIME_ITERS}"
+    if f"Client Request: {want}" not in head:
+        raise BenchError(f"{dump}: not the dump of {want}")
+    m = re.search(r"result (\d+) bytes", p.stdout)
+    return {"rep": rep, "ir": cg_summary(dump) / SMIME_ITERS,
+            "bytes": int(m.group(1)) if m else None}
+
+
+def smime_bench():
+    """bench/smime_bench.c, built against modules/notify_smime/{protect,cms,
+    mime,cert}.c and OpenSSL (-O2 -g, as the module), each (mode, key) run
+    SMIME_REPS times under callgrind, two runs at a time (instruction counts
+    do not depend on what else runs). "sign" does not depend on the
+    recipient: it runs once per rep, with the first key."""
+    shutil.rmtree(SMIME_DIR, ignore_errors=True)
+    os.makedirs(SMIME_DIR)
+    binary = os.path.join(SMIME_DIR, "smime_bench")
+    mod = os.path.join(TOP, "modules", "notify_smime")
+    pkg = subprocess.run(["pkg-config", "--cflags", "--libs", "openssl"],
+                         capture_output=True, text=True, check=True).stdout.split()
+    cmd = ([os.environ.get("CC", "gcc"), "-std=gnu11", "-O2", "-g", "-Wall",
+            "-I" + mod, "-o", binary, os.path.join(BENCH_DIR, "smime_bench.c")]
+           + [os.path.join(mod, s) for s in SMIME_SRCS] + pkg)
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode != 0:
+        raise BenchError(f"bench/smime_bench.c does not build:\n{' '.join(cmd)}\n{p.stderr}")
+    jobs = [(mode, key, rep) for rep in range(1, SMIME_REPS + 1) for key, _ in SMIME_KEYS
+            for mode in SMIME_MODES if mode != "sign" or key == SMIME_KEYS[0][0]]
+    t = time.monotonic()
+    runs = {}
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=2)
+    try:
+        futs = {pool.submit(smime_run, binary, *j): j for j in jobs}
+        for fut in concurrent.futures.as_completed(futs):
+            mode, key, rep = futs[fut]
+            runs.setdefault(key, {}).setdefault(mode, []).append(fut.result())
+    finally:
+        # on a failure or Ctrl-C no further run starts; the (at most two)
+        # running ones end by themselves within seconds
+        pool.shutdown(wait=True, cancel_futures=True)
+    say(f"smime_bench under callgrind: {len(jobs)} runs of {SMIME_ITERS} rounds, "
+        f"{time.monotonic() - t:.0f}s")
+    out = {"iters": SMIME_ITERS, "reps": SMIME_REPS, "target": SMIME_TARGET, "keys": {}}
+    sign = runs[SMIME_KEYS[0][0]]["sign"]
+    for key, label in SMIME_KEYS:
+        r = {"label": label}
+        for mode in SMIME_MODES:
+            rs = sorted(sign if mode == "sign" else runs[key][mode], key=lambda x: x["rep"])
+            r[mode] = {"ir": median([x["ir"] for x in rs]), "runs": [x["ir"] for x in rs],
+                       "bytes": rs[0]["bytes"]}
+        r["ratio"] = r["encrypt"]["ir"] / r["floor"]["ir"]
+        r["met"] = r["ratio"] <= SMIME_TARGET
+        out["keys"][key] = r
+    return out
+
+
+def smime_table(sm):
+    if not sm:
+        return ""
+    head = (f"{'key':<9} {'CMS_encrypt floor Ir':>20} {'ns_protect encrypt Ir':>21} "
+            f"{'ratio':>6} {'target <= ' + format(sm['target'], '.1f'):>14} "
+            f"{'sign only Ir':>13} {'sign+encrypt Ir':>15}")
+    lines = ["notify_smime: one NOTIFY body (PIDF, application/pidf+xml) encrypted to the watcher's",
+             "certificate, bench/smime_bench.c under callgrind (Ir per body, median of "
+             f"{sm['reps']} runs of {sm['iters']} rounds each):", "", head, "-" * len(head)]
+    for key, label in SMIME_KEYS:
+        r = sm["keys"].get(key)
+        if not r:
+            continue
+        lines.append(f"{label:<9} {r['floor']['ir']:>20,.0f} {r['encrypt']['ir']:>21,.0f} "
+                     f"{r['ratio']:>6.2f} {'met' if r['met'] else 'NOT MET':>14} "
+                     f"{r['sign']['ir']:>13,.0f} {r['sign-encrypt']['ir']:>15,.0f}")
+    worst = max(sm["keys"].values(), key=lambda r: r["ratio"])
+    lines += ["",
+              f"Target ns_protect encrypt <= {sm['target']:.1f}x the CMS_encrypt floor: "
+              + ("met" if all(r["met"] for r in sm["keys"].values()) else "NOT MET")
+              + f" (worst {worst['ratio']:.2f}x, {worst['label']})",
+              "  floor:        CMS_encrypt(the recipient, BIO of \"Content-Type: application/pidf+xml\"",
+              "                CRLF CRLF <pidf>, AES-128-CBC, CMS_BINARY) + i2d_CMS_ContentInfo, all freed",
+              "                (ECDH: OpenSSL's default KDF, sha1; ns_protect uses sha256)",
+              "  encrypt:      ns_protect(), default options (AES-128-CBC, RSA PKCS#1 v1.5, ECDH",
+              "                sha256 kdf), + ns_protect_out_free; the same entity bytes (checked)",
+              "  sign only:    ns_protect() multipart/signed with the server's EC P-256 certificate",
+              "                (does not depend on the recipient: one measurement, in every row)",
+              "  sign+encrypt: ns_protect() signed with it, then encrypted to the recipient",
+              "  per run, Ir per body (and the body's bytes):"]
+    for r in sm["keys"].values():
+        lines.append(f"    {r['label']:<9}" + "; ".join(
+            f"{m} " + " / ".join(f"{v:,.0f}" for v in r[m]["runs"]) + f" ({r[m]['bytes']} B)"
+            for m in ("floor", "encrypt", "sign-encrypt")))
+    sign = next(iter(sm["keys"].values()))["sign"]
+    lines.append(f"    {'sign':<9}" + " / ".join(f"{v:,.0f}" for v in sign["runs"])
+                 + f" ({sign['bytes']} B)")
+    return "\n".join(lines)
+
+
+def smime_only():
+    """`bench.py --only smime`: this section alone, no Kamailio, no SIPp;
+    its table in build/bench/smime_bench/results.txt (and .json), so that a
+    full run's build/bench/results.txt stays as it was."""
+    os.makedirs(OUT_DIR, exist_ok=True)
+    sm = smime_bench()
+    text = (f"bench --only smime: {time.strftime('%Y-%m-%d %H:%M:%S')}, {os.cpu_count()} cores, "
+            f"{time.monotonic() - T0:.0f}s\n\n" + smime_table(sm) + "\n")
+    with open(os.path.join(SMIME_DIR, "results.txt"), "w") as f:
+        f.write(text)
+    with open(os.path.join(SMIME_DIR, "results.json"), "w") as f:
+        json.dump({"smime_bench": sm}, f, indent=1)
+    print()
+    print(text, end="")
+    say(f"done; table in {os.path.relpath(os.path.join(SMIME_DIR, 'results.txt'), TOP)}")
+    return 0
+
+# ---- end of notify_smime: bench/smime_bench.c
+
+
 # ---------------------------------------------------------------- main
 
 def check_addresses_free():
@@ -1846,6 +2016,7 @@ def main():
         if not SKIP_CALLGRIND:
             sizes = policy_sizes()
         micro = policy_micro()
+    smime = None if SKIP_SMIME or SKIP_CALLGRIND else smime_bench()   # notify_smime
     lines = []
     for arm, fixed, top in results:
         lines.append(fixed)
@@ -1857,6 +2028,8 @@ def main():
     auth = auth_tables(results, sizes, micro)
     if auth:
         text += auth + "\n\n"
+    if smime:
+        text += smime_table(smime) + "\n\n"
     text += notes(results) + "\n" + auth_notes(results, sizes) + "\n"
     with open(os.path.join(OUT_DIR, "results.txt"), "w") as f:
         f.write(text)
@@ -1864,7 +2037,7 @@ def main():
         json.dump({"arms": [{"arm": a.name, "fixed": fx.m, "max": tp and tp.m,
                              "steps": tp and tp.steps, "callgrind": fx.ir}
                             for a, fx, tp in results],
-                   "policy_size": sizes, "policy_bench": micro}, f, indent=1)
+                   "policy_size": sizes, "policy_bench": micro, "smime_bench": smime}, f, indent=1)
     print()
     print(text, end="")
     say(f"done; table in {os.path.relpath(os.path.join(OUT_DIR, 'results.txt'), TOP)}")
@@ -1891,9 +2064,12 @@ BEFORE_LOAD = " ".join(open("/proc/loadavg").read().split()[:3])
 if __name__ == "__main__":
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGHUP, on_signal)
+    if sys.argv[1:] not in ([], ["--only", "smime"]):
+        print("usage: bench.py [--only smime]", file=sys.stderr)
+        sys.exit(2)
     rc = 1
     try:
-        rc = main()
+        rc = smime_only() if sys.argv[1:] else main()
     except BenchError as e:
         print(f"bench: FAILED: {e}", file=sys.stderr)
         rc = 2
