@@ -73,6 +73,13 @@ mkdb() {
 }
 mkdb "$run/pcscf/pcscf.db" standard auth_db registrar usrloc
 mkdb "$run/ps/ps.db" standard auth_db presence
+sqlite3 -batch -bail "$run/ps/ps.db" <"$top/modules/notify_smime/notify_smime-create.sql"
+# the operator's S/MIME certificate store: every demo user's certificate
+while read -r user pass; do
+	pem=$(sqlq "$(cat "$certs/$user.pem")")
+	sqlite3 -batch -bail "$run/ps/ps.db" \
+		"INSERT INTO smime_cert (aor, cert) VALUES ('sip:$user@$domain', '$pem');"
+done <<<"$users"
 rules=$(sqlq "$(cat "$top/etc/demo/alice-pres-rules.xml")")
 sqlite3 -batch -bail "$run/ps/ps.db" \
 	"INSERT INTO xcap (username, domain, doc, doc_type, etag, source, doc_uri, port)

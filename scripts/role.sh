@@ -42,7 +42,9 @@ args=(-f "$top/etc/$role.cfg" -Y "$dir" -m "$SHM_MB" -M "$PKG_MB"
 	-A "MPATH=\"$mpath\""
 	-A "DB_URL=\"sqlite://$dir/$role.db\""
 	-A "TLS_CFG=\"$dir/tls.cfg\""
-	-A "CTL_SOCK=\"unix:$dir/kamailio_ctl\"")
+	-A "CTL_SOCK=\"unix:$dir/kamailio_ctl\""
+	-A "SMIME_CERT=\"$run/certs/$role.pem\"" -A "SMIME_KEY=\"$run/certs/$role.key\""
+	-A "SMIME_CA=\"$run/certs/ca.pem\"")
 for d in ${EXTRA_DEFINES:-}; do
 	args+=(-A "$d")
 done

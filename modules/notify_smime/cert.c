@@ -22,6 +22,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -742,4 +743,71 @@ out:
 	if(ret < 0)
 		ERR_clear_error(); /* the reason is in err */
 	return ret;
+}
+
+int ns_cert_from_pem(const char *pem, size_t len, X509 **out)
+{
+	BIO *b;
+
+	if(pem == NULL || out == NULL || len == 0 || len > NS_CERT_PEM_MAX)
+		return NS_CERT_ERR_ARG;
+	*out = NULL;
+	ERR_clear_error();
+	b = BIO_new_mem_buf(pem, (int)len);
+	if(b == NULL)
+		return NS_CERT_ERR_CRYPTO;
+	*out = PEM_read_bio_X509(b, NULL, NULL, NULL);
+	BIO_free(b);
+	if(*out == NULL) {
+		ERR_clear_error();
+		return NS_CERT_ERR_MALFORMED;
+	}
+	return NS_CERT_OK;
+}
+
+int ns_cert_to_pem(X509 *cert, char *out, size_t size)
+{
+	BIO *b;
+	char *p;
+	long n;
+	int ret = NS_CERT_ERR_CRYPTO;
+
+	if(cert == NULL || out == NULL || size == 0)
+		return NS_CERT_ERR_ARG;
+	b = BIO_new(BIO_s_mem());
+	if(b == NULL)
+		return NS_CERT_ERR_CRYPTO;
+	if(PEM_write_bio_X509(b, cert) == 1) {
+		n = BIO_get_mem_data(b, &p);
+		if(n > 0 && (size_t)n < size) {
+			memcpy(out, p, (size_t)n);
+			out[n] = '\0';
+			ret = (int)n;
+		} else {
+			ret = NS_CERT_ERR_ARG;
+		}
+	}
+	BIO_free(b);
+	ERR_clear_error();
+	return ret;
+}
+
+int ns_cert_fingerprint(X509 *cert, char *hex, size_t size)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0, i;
+	static const char digits[] = "0123456789abcdef";
+
+	if(cert == NULL || hex == NULL || size < NS_CERT_FP_LEN + 1)
+		return NS_CERT_ERR_ARG;
+	if(X509_digest(cert, EVP_sha256(), md, &n) != 1 || n != 32) {
+		ERR_clear_error();
+		return NS_CERT_ERR_CRYPTO;
+	}
+	for(i = 0; i < n; i++) {
+		hex[2 * i] = digits[md[i] >> 4];
+		hex[2 * i + 1] = digits[md[i] & 15];
+	}
+	hex[2 * n] = '\0';
+	return NS_CERT_OK;
 }

@@ -119,4 +119,23 @@ int ns_cert_describe(X509 *cert, char *buf, size_t size);
 int ns_cert_store_load(const char *file, const char *dir, X509_STORE **out,
 		char *err, size_t errsize);
 
+/* Longest PEM accepted by ns_cert_from_pem() and the hex SHA-256
+ * fingerprint's length. */
+#define NS_CERT_PEM_MAX 16384
+#define NS_CERT_FP_LEN 64
+
+/* The first certificate of a PEM text (`len` bytes, not necessarily
+ * NUL-terminated) into *out (X509_free it). NS_CERT_OK, ERR_ARG,
+ * ERR_MALFORMED or ERR_CRYPTO; the error queue is left empty. */
+int ns_cert_from_pem(const char *pem, size_t len, X509 **out);
+
+/* `cert` as PEM into out (NUL-terminated): its length, or a negative
+ * ns_cert_rc_t (ERR_ARG also when it does not fit). */
+int ns_cert_to_pem(X509 *cert, char *out, size_t size);
+
+/* The SHA-256 fingerprint of the DER, lowercase hex, NUL-terminated into
+ * hex (size > NS_CERT_FP_LEN): the key of a certificate in caches and in
+ * the binding table. */
+int ns_cert_fingerprint(X509 *cert, char *hex, size_t size);
+
 #endif /* _NOTIFY_SMIME_CERT_H_ */

@@ -10,6 +10,7 @@
  * the queue as empty as it found it (tries that may fail are fenced with
  * ERR_set_mark / ERR_pop_to_mark).
  */
+#define _GNU_SOURCE /* memmem */
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -876,14 +877,60 @@ out:
 }
 
 /* PEM first; a file with no PEM certificate is read again as DER. */
+/* The whole of a small file, OPENSSL_malloc'd and NUL-terminated. */
+#define _NS_CMS_FILE_MAX (1024 * 1024)
+static unsigned char *_ns_cms_slurp(const char *path, size_t *len)
+{
+	BIO *bio;
+	unsigned char *buf;
+	int n;
+
+	*len = 0;
+	bio = BIO_new_file(path, "rb");
+	if(bio == NULL)
+		return NULL;
+	buf = OPENSSL_malloc(_NS_CMS_FILE_MAX + 1);
+	while(buf != NULL && *len < _NS_CMS_FILE_MAX) {
+		n = BIO_read(bio, buf + *len, (int)(_NS_CMS_FILE_MAX - *len));
+		if(n <= 0)
+			break;
+		*len += (size_t)n;
+	}
+	BIO_free(bio);
+	if(buf != NULL)
+		buf[*len] = '\0';
+	return buf;
+}
+
+/* How many PEM certificates a text holds: counted on the text itself, so
+ * that the end of the file is never told from an error by OpenSSL's error
+ * queue (whose per-thread state is unreliable in a forked process whose
+ * allocator OpenSSL shares with Kamailio's tls module). */
+static int _ns_cms_pem_count(const unsigned char *buf, size_t len)
+{
+	static const char begin[] = "-----BEGIN CERTIFICATE-----";
+	const unsigned char *p = buf, *end = buf + len, *q;
+	int n = 0;
+
+	while(p < end
+			&& (q = memmem(p, (size_t)(end - p), begin, sizeof(begin) - 1))
+					   != NULL) {
+		n++;
+		p = q + sizeof(begin) - 1;
+	}
+	return n;
+}
+
 int ns_cms_load_cert(const char *path, X509 **cert, STACK_OF(X509) * *chain,
 		char *err, size_t errlen)
 {
 	STACK_OF(X509) *sk = NULL;
 	BIO *bio = NULL;
 	X509 *x = NULL, *y;
-	unsigned long e;
-	int ret = NS_CMS_ERR_ARG;
+	unsigned char *buf = NULL;
+	const unsigned char *p;
+	size_t len = 0;
+	int ret = NS_CMS_ERR_ARG, n, i;
 
 	_ns_cms_begin(err, errlen);
 	if(cert != NULL)
@@ -893,28 +940,28 @@ int ns_cms_load_cert(const char *path, X509 **cert, STACK_OF(X509) * *chain,
 	if(path == NULL || cert == NULL)
 		goto out;
 	ret = NS_CMS_ERR_FILE;
-	bio = BIO_new_file(path, "rb");
-	if(bio == NULL)
+	buf = _ns_cms_slurp(path, &len);
+	if(buf == NULL)
 		goto out;
-
 	ret = NS_CMS_ERR_PARSE;
-	ERR_set_mark();
-	x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
-	if(x == NULL) {
-		e = ERR_peek_last_error();
-		if(ERR_GET_LIB(e) != ERR_LIB_PEM
-				|| ERR_GET_REASON(e) != PEM_R_NO_START_LINE) {
-			ERR_clear_last_mark();
-			goto out;
-		}
-		ERR_pop_to_mark(); /* not PEM: DER? */
-		if(BIO_reset(bio) != 0)
-			goto out;
-		x = d2i_X509_bio(bio, NULL);
-		if(x == NULL)
+	if(len == 0 || len >= _NS_CMS_FILE_MAX)
+		goto out;
+	n = _ns_cms_pem_count(buf, len);
+	if(n == 0) {
+		/* not PEM: one DER certificate, nothing after it */
+		p = buf;
+		x = d2i_X509(NULL, &p, (long)len);
+		if(x == NULL || p != buf + len)
 			goto out;
 	} else {
-		ERR_clear_last_mark();
+		bio = BIO_new_mem_buf(buf, (int)len);
+		if(bio == NULL) {
+			ret = NS_CMS_ERR_CRYPTO;
+			goto out;
+		}
+		x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+		if(x == NULL)
+			goto out;
 	}
 	if(chain != NULL) {
 		ret = NS_CMS_ERR_CRYPTO;
@@ -922,21 +969,10 @@ int ns_cms_load_cert(const char *path, X509 **cert, STACK_OF(X509) * *chain,
 		if(sk == NULL)
 			goto out;
 		ret = NS_CMS_ERR_PARSE;
-		for(;;) {
-			ERR_set_mark();
+		for(i = 1; i < n; i++) {
 			y = PEM_read_bio_X509(bio, NULL, NULL, NULL);
-			if(y == NULL) {
-				/* the end of the file is "no start line" */
-				e = ERR_peek_last_error();
-				if(ERR_GET_LIB(e) != ERR_LIB_PEM
-						|| ERR_GET_REASON(e) != PEM_R_NO_START_LINE) {
-					ERR_clear_last_mark();
-					goto out;
-				}
-				ERR_pop_to_mark();
-				break;
-			}
-			ERR_clear_last_mark();
+			if(y == NULL)
+				goto out;
 			if(!sk_X509_push(sk, y)) { /* absorbed by sk on success */
 				X509_free(y);
 				ret = NS_CMS_ERR_CRYPTO;
@@ -955,6 +991,7 @@ out:
 	sk_X509_pop_free(sk, X509_free);
 	X509_free(x);
 	BIO_free(bio);
+	OPENSSL_free(buf);
 	return ret;
 }
 

@@ -9,6 +9,7 @@
 #include "core/mem/pkg.h"
 #include "lib/srdb1/db.h"
 
+#include "kdb_text.h"
 #include "wa_store.h"
 
 #define WA_DOC_TYPE_PRES_RULES 2
@@ -57,27 +58,6 @@ void wa_store_destroy(void)
 	_wa_db = NULL;
 }
 
-/* text of a string-ish column, or NULL */
-static const char *wa_store_val(db_val_t *v, int *len)
-{
-	if(VAL_NULL(v))
-		return NULL;
-	switch(VAL_TYPE(v)) {
-		case DB1_BLOB:
-			*len = VAL_BLOB(v).len;
-			return VAL_BLOB(v).s;
-		case DB1_STR:
-			*len = VAL_STR(v).len;
-			return VAL_STR(v).s;
-		case DB1_STRING:
-			*len = VAL_STRING(v) ? strlen(VAL_STRING(v)) : 0;
-			return VAL_STRING(v);
-		default:
-			LM_ERR("unexpected column type %d\n", VAL_TYPE(v));
-			return NULL;
-	}
-}
-
 /* SELECT cols FROM xcap WHERE username, domain, doc_type = pres-rules */
 static int wa_store_query(
 		str *user, str *domain, db_key_t *cols, int ncols, db1_res_t **res)
@@ -118,7 +98,7 @@ static int wa_store_copy_etag(db_val_t *v, char *etag, size_t size)
 	const char *s;
 	int len = 0;
 
-	s = wa_store_val(v, &len);
+	s = kdb_val_text(v, &len);
 	if(!s || len <= 0 || (size_t)len >= size) {
 		etag[0] = '\0';
 		return -1;
@@ -156,7 +136,7 @@ int wa_store_fetch(str *user, str *domain, str *doc, char *etag, size_t size)
 	if(ret != WA_STORE_FOUND)
 		goto out;
 	v = ROW_VALUES(&RES_ROWS(res)[0]);
-	s = wa_store_val(&v[0], &len);
+	s = kdb_val_text(&v[0], &len);
 	if(!s || len <= 0) {
 		ret = WA_STORE_NONE;
 		goto out;

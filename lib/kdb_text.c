@@ -1,0 +1,29 @@
+/*
+ * Shared Kamailio glue (lib/): the text of a string-ish DB API column.
+ */
+#include <string.h>
+
+#include "core/dprint.h"
+#include "lib/srdb1/db_val.h"
+
+#include "kdb_text.h"
+
+const char *kdb_val_text(db_val_t *v, int *len)
+{
+	if(VAL_NULL(v))
+		return NULL;
+	switch(VAL_TYPE(v)) {
+		case DB1_BLOB:
+			*len = VAL_BLOB(v).len;
+			return VAL_BLOB(v).s;
+		case DB1_STR:
+			*len = VAL_STR(v).len;
+			return VAL_STR(v).s;
+		case DB1_STRING:
+			*len = VAL_STRING(v) ? strlen(VAL_STRING(v)) : 0;
+			return VAL_STRING(v);
+		default:
+			LM_ERR("unexpected column type %d\n", VAL_TYPE(v));
+			return NULL;
+	}
+}
