@@ -45,6 +45,7 @@
 #include "core/timer.h"
 #include "core/timer_ticks.h"
 #include "core/locking.h"
+#include "core/tcp_options.h"
 #include "core/mem/pkg.h"
 #include "core/mem/shm_mem.h"
 #include "core/parser/msg_parser.h"
@@ -123,6 +124,11 @@ typedef struct ns_keys
 	X509_STORE *cas;
 	int ncas;
 	int gen;
+	/* loaded in mod_init, before the fork: the objects are in shared
+	 * memory and every child holds the same ones; a child must never
+	 * free them (the first to do so would pull them from under the
+	 * others) */
+	int prefork;
 } ns_keys_t;
 static ns_keys_t _ns_keys;
 static int *_ns_gen = NULL;
@@ -322,7 +328,8 @@ static ns_keys_t *ns_keys(void)
 		_ns_keys.gen = gen; /* not again until the next reload */
 		return _ns_keys.cas ? &_ns_keys : NULL;
 	}
-	ns_keys_free(&_ns_keys);
+	if(!_ns_keys.prefork)
+		ns_keys_free(&_ns_keys);
 	_ns_keys = nk;
 	_ns_keys.gen = gen;
 	/* every check was made against the old CA set */
@@ -645,6 +652,10 @@ static int mod_init(void)
 	lock_init(_ns_ossl_lock);
 	*_ns_gen = 1;
 	_ns_keys.gen = 1;
+	_ns_keys.prefork = 1;
+	if(tcp_get_clone_rcvbuf() == 0)
+		LM_WARN("core parameter tcp_clone_rcvbuf is 0: notify_smime_decrypt()"
+				" cannot hand a decrypted body to presence (set it to 1)\n");
 	if(register_timer(ns_purge_timer, 0, S_TO_TICKS(_ns_purge_interval)) < 0) {
 		LM_ERR("cannot register the purge timer\n");
 		return -1;
@@ -786,7 +797,7 @@ static int ns_msg_set_body(sip_msg_t *msg, const char *ctype,
 	struct lump *anchor;
 	str old, oct;
 	char *buf;
-	int n;
+	int n, size;
 
 	if(ns_msg_body(msg, &old, &oct) < 0)
 		return -1;
@@ -805,17 +816,17 @@ static int ns_msg_set_body(sip_msg_t *msg, const char *ctype,
 	anchor = anchor_lump(msg, msg->unparsed - msg->buf, 0, 0);
 	if(!anchor)
 		return -1;
-	n = (int)strlen(ctype) + 16
-		+ (disposition ? (int)strlen(disposition) + 24 : 0);
-	buf = pkg_malloc(n);
+	size = (int)strlen(ctype) + 17
+		   + (disposition ? (int)strlen(disposition) + 23 : 0);
+	buf = pkg_malloc(size);
 	if(!buf) {
 		PKG_MEM_ERROR;
 		return -1;
 	}
-	n = snprintf(buf, n, "Content-Type: %s\r\n%s%s%s", ctype,
+	n = snprintf(buf, size, "Content-Type: %s\r\n%s%s%s", ctype,
 			disposition ? "Content-Disposition: " : "",
 			disposition ? disposition : "", disposition ? "\r\n" : "");
-	if(!insert_new_lump_after(anchor, buf, n, 0)) {
+	if(n <= 0 || n >= size || !insert_new_lump_after(anchor, buf, n, 0)) {
 		pkg_free(buf);
 		return -1;
 	}
@@ -1168,6 +1179,10 @@ static int ns_subscribe(sip_msg_t *msg, str *flags)
 			return NS_RC_BOUND;
 		}
 	}
+	/* an un-SUBSCRIBE ends the subscription: never refused for want of a
+	 * certificate (its final NOTIFY goes without body if it has one) */
+	if(!x && expires == 0)
+		return NS_RC_NOT_NEEDED;
 	/* 2., 3. the operator's store, the credential server: only when
 	 * encryption is demanded */
 	if(!x && demanded)

@@ -1,0 +1,378 @@
+"""Issue 4: notify_smime, S/MIME protection of presence bodies from the PS
+to the watcher, through P-CSCF -> PS. OpenSSL's own `cms` command decrypts
+what the server encrypted; a capture of every packet on the loopback
+interface proves that presence which must be encrypted never crosses it in
+clear."""
+import os
+import re
+import socket
+import subprocess
+import threading
+import time
+import uuid
+
+import pytest
+
+import harness as h
+import sipua
+from harness import DOMAIN, PCSCF_IP, SIP_PORT
+
+NS = ('xmlns:cr="urn:ietf:params:xml:ns:common-policy" '
+      'xmlns:pr="urn:ietf:params:xml:ns:pres-rules" '
+      'xmlns:ps="urn:x-presence-security:rules"')
+TRANSFORMATIONS = ("<cr:transformations><pr:provide-services><pr:all-services/>"
+                   "</pr:provide-services><pr:provide-persons><pr:all-persons/>"
+                   "</pr:provide-persons><pr:provide-devices><pr:all-devices/>"
+                   "</pr:provide-devices><pr:provide-all-attributes/>"
+                   "</cr:transformations>")
+P7M_CTYPE = "application/pkcs7-mime; smime-type=enveloped-data; name=smime.p7m"
+P7M_DISP = "attachment; filename=smime.p7m; handling=required"
+
+
+def rules(*watchers):
+    """alice's pres-rules: (user, encrypt) pairs, every one allowed, no
+    authentication asked."""
+    out = []
+    for i, (user, enc) in enumerate(watchers):
+        out.append(f'<cr:rule id="r{i}"><cr:conditions><cr:identity>'
+                   f'<cr:one id="sip:{user}@{DOMAIN}"/></cr:identity>'
+                   f'</cr:conditions><cr:actions><pr:sub-handling>allow'
+                   f'</pr:sub-handling>{"<ps:encrypt/>" if enc else ""}'
+                   f'</cr:actions>{TRANSFORMATIONS}</cr:rule>')
+    return (f'<?xml version="1.0" encoding="UTF-8"?>\n<cr:ruleset {NS}>'
+            + "".join(out) + "</cr:ruleset>")
+
+
+class Capture:
+    """Every packet on the loopback interface while it runs (AF_PACKET)."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
+        self.sock.bind(("lo", 0))
+        self.sock.settimeout(0.2)
+        self.data = []
+        self.stop_ev = threading.Event()
+        self.t = threading.Thread(target=self.run, daemon=True)
+        self.t.start()
+
+    def run(self):
+        while not self.stop_ev.is_set():
+            try:
+                self.data.append(self.sock.recv(70000))
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+
+    def stop(self):
+        self.stop_ev.set()
+        self.t.join(5)
+        self.sock.close()
+        return b"".join(self.data)
+
+
+def certs(system):
+    return os.path.join(system.run_dir, "certs")
+
+
+def store_cert(system, user, present):
+    """The operator's smime_cert row of user: kept or removed."""
+    db = system.ps_db()
+    with db:
+        db.execute("DELETE FROM smime_cert WHERE aor = ?", (f"sip:{user}@{DOMAIN}",))
+        if present:
+            with open(os.path.join(certs(system), f"{user}.pem")) as f:
+                db.execute("INSERT INTO smime_cert (aor, cert) VALUES (?, ?)",
+                           (f"sip:{user}@{DOMAIN}", f.read()))
+    db.close()
+
+
+def openssl(*args, data=None):
+    p = subprocess.run(["openssl", *args], input=data, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=20)
+    return p.returncode, p.stdout, p.stderr.decode(errors="replace")
+
+
+def certs_only(system, user):
+    rc, der, err = openssl("crl2pkcs7", "-nocrl", "-certfile",
+                           os.path.join(certs(system), f"{user}.pem"), "-outform", "DER")
+    assert rc == 0, err
+    return der
+
+
+def raw_body(msg):
+    return msg.raw.split(b"\r\n\r\n", 1)[1]
+
+
+def decrypt(system, user, der):
+    """openssl cms -decrypt with user's certificate and key: the MIME entity."""
+    c = certs(system)
+    rc, out, err = openssl("cms", "-decrypt", "-inform", "DER", "-binary",
+                           "-recip", os.path.join(c, f"{user}.pem"),
+                           "-inkey", os.path.join(c, f"{user}.key"), data=der)
+    assert rc == 0, err
+    return out
+
+
+def request(ua, method, ruri, headers, body=b"", ctype=None):
+    """One out-of-dialog request from ua with a binary body; the final
+    response."""
+    ua.cseq += 1
+    lines = [f"{method} {ruri} SIP/2.0",
+             f"Via: SIP/2.0/UDP {ua.ip}:{ua.port};rport;branch=z9hG4bK{uuid.uuid4().hex[:16]}",
+             f"From: <sip:{ua.user}@{DOMAIN}>;tag={ua.tag}", f"To: <{ruri}>",
+             f"Call-ID: {uuid.uuid4().hex}", f"CSeq: {ua.cseq} {method}",
+             f"Contact: <sip:{ua.user}@{ua.ip}:{ua.port}>", "Max-Forwards: 70",
+             *headers]
+    if ctype:
+        lines.append(f"Content-Type: {ctype}")
+    lines.append(f"Content-Length: {len(body)}")
+    ua.send(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+    return ua.final_response()
+
+
+def subscribe(ua, presentity, expires=60, body=b"", ctype=None):
+    """SUBSCRIBE with an optional body; (final response, first NOTIFY)."""
+    ua.cseq += 1
+    ruri = f"sip:{presentity}@{DOMAIN}"
+    lines = [f"SUBSCRIBE {ruri} SIP/2.0",
+             f"Via: SIP/2.0/UDP {ua.ip}:{ua.port};rport;branch=z9hG4bK{uuid.uuid4().hex[:16]}",
+             f"From: <sip:{ua.user}@{DOMAIN}>;tag={ua.tag}", f"To: <{ruri}>",
+             f"Call-ID: {ua.call_id}", f"CSeq: {ua.cseq} SUBSCRIBE",
+             f"Contact: <sip:{ua.user}@{ua.ip}:{ua.port}>", "Max-Forwards: 70",
+             "Event: presence", "Accept: application/pidf+xml, application/pkcs7-mime",
+             f"Expires: {expires}"]
+    if ctype:
+        lines.append(f"Content-Type: {ctype}")
+    lines.append(f"Content-Length: {len(body)}")
+    ua.send(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+    final = ua.final_response()
+    return final, (ua.wait_notify(5) if final is not None and final.status < 300 else None)
+
+
+PIDF = ('<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:alice@example.com">\n'
+        '  <tuple id="t1"><status><basic>open</basic></status>\n'
+        '    <note>{note}</note>\n  </tuple>\n</presence>\n')
+
+
+def publish(system, note, body=None, ctype="application/pidf+xml"):
+    """alice publishes (from her registered address, through the P-CSCF)."""
+    ua = sipua.new_ua("alice", h.UA_IP["alice"], (PCSCF_IP, SIP_PORT))
+    try:
+        body = body if body is not None else PIDF.format(note=note).encode()
+        return request(ua, "PUBLISH", f"sip:alice@{DOMAIN}",
+                       ["Event: presence", "Expires: 600"], body, ctype), body
+    finally:
+        ua.close()
+
+
+@pytest.fixture
+def registered(system, tmp_path):
+    for u in ("alice", "bob", "carol"):
+        h.register(u, tmp_path)
+    store_cert(system, "bob", True)
+    store_cert(system, "carol", True)
+    yield
+    store_cert(system, "bob", True)
+    store_cert(system, "carol", True)
+
+
+def unsubscribe(ua, final):
+    """Ends the subscription within its dialog (Expires: 0): the route set
+    and the remote target of the 2xx."""
+    to = final.first_value("To")
+    target = re.search(r"<([^>]+)>", final.first_value("Contact")).group(1)
+    rr = []
+    for v in final.get("Record-Route"):
+        rr += [x.strip() for x in v.split(",")]
+    ua.cseq += 1
+    lines = [f"SUBSCRIBE {target} SIP/2.0",
+             f"Via: SIP/2.0/UDP {ua.ip}:{ua.port};rport;branch=z9hG4bK{uuid.uuid4().hex[:16]}",
+             *[f"Route: {r}" for r in reversed(rr)],
+             f"From: <sip:{ua.user}@{DOMAIN}>;tag={ua.tag}", f"To: {to}",
+             f"Call-ID: {ua.call_id}", f"CSeq: {ua.cseq} SUBSCRIBE",
+             f"Contact: <sip:{ua.user}@{ua.ip}:{ua.port}>", "Max-Forwards: 70",
+             "Event: presence", "Expires: 0", "Content-Length: 0"]
+    ua.send(("\r\n".join(lines) + "\r\n\r\n").encode())
+    r = ua.final_response()
+    assert r is not None and r.status in (200, 202), r and r.first
+
+
+def test_notify_encrypted_to_certificate_from_subscribe(system, registered):
+    """bob's certificate comes only with his SUBSCRIBE (certs-only): the
+    NOTIFY (built by presence, changed in tm:local-request) carries exactly
+    the S/MIME headers, and openssl cms with bob's key gives alice's PIDF
+    byte for byte."""
+    system.set_pres_rules("alice", rules(("bob", True)))
+    store_cert(system, "bob", False)
+    note = "enc-" + uuid.uuid4().hex
+    cap = Capture()
+    r, published = publish(system, note)
+    assert r is not None and r.status == 200, r and r.first
+    ua = sipua.new_ua("bob", h.UA_IP["bob"], (PCSCF_IP, SIP_PORT))
+    try:
+        final, n = subscribe(ua, "alice", body=certs_only(system, "bob"),
+                             ctype="application/pkcs7-mime; smime-type=certs-only")
+        assert final is not None and final.status in (200, 202), final and final.first
+        assert n is not None, "no NOTIFY"
+        assert n.first_value("Content-Type") == P7M_CTYPE
+        assert n.first_value("Content-Disposition") == P7M_DISP
+        body = raw_body(n)
+        assert int(n.first_value("Content-Length")) == len(body) > 0
+        entity = decrypt(system, "bob", body)
+        head, _, pidf = entity.partition(b"\r\n\r\n")
+        assert head == b"Content-Type: application/pidf+xml"
+        assert pidf == published, "decrypted body is not alice's PIDF byte for byte"
+        unsubscribe(ua, final)
+    finally:
+        ua.close()
+        wire = cap.stop()
+    # the note crossed the loopback only inside alice's own PUBLISH
+    assert wire.count(note.encode()) >= 1
+    assert not re.search(rb"NOTIFY[^\x00]{0,2000}?" + note.encode(), wire), \
+        "alice's PIDF went to bob in clear"
+
+
+def test_certificate_from_store_bound_and_shown(system, registered):
+    """Without a certificate in the SUBSCRIBE, the operator's table gives
+    bob's; notify_smime.cert shows it bound to the subscription."""
+    system.set_pres_rules("alice", rules(("bob", True)))
+    note = "store-" + uuid.uuid4().hex
+    publish(system, note)
+    ua = sipua.new_ua("bob", h.UA_IP["bob"], (PCSCF_IP, SIP_PORT))
+    try:
+        final, n = subscribe(ua, "alice")
+        assert final.status in (200, 202)
+        assert n.first_value("Content-Type") == P7M_CTYPE
+        assert note.encode() in decrypt(system, "bob", raw_body(n))
+        rc, out = system.rpc("ps", "notify_smime.cert", f"sip:bob@{DOMAIN}")
+        assert rc == 0, out
+        assert ua.call_id in out and "store" in out
+        assert "CN=bob@example.com" in out and "Demo CA" in out
+        unsubscribe(ua, final)
+    finally:
+        ua.close()
+
+
+def test_no_certificate_under_encrypt_403_never_clear(system, registered):
+    """carol must get presence encrypted and has no certificate anywhere:
+    403 with a Warning that says so, and her PIDF never crosses the wire."""
+    system.set_pres_rules("alice", rules(("carol", True)))
+    store_cert(system, "carol", False)
+    note = "nocert-" + uuid.uuid4().hex
+    cap = Capture()
+    publish(system, note)
+    ua = sipua.new_ua("carol", h.UA_IP["carol"], (PCSCF_IP, SIP_PORT))
+    try:
+        final, n = subscribe(ua, "alice")
+        assert final is not None and final.status == 403, final and final.first
+        assert "certificate required" in (final.first_value("Warning") or "")
+        assert n is None
+        time.sleep(0.5)
+    finally:
+        ua.close()
+        wire = cap.stop()
+    assert not re.search(rb"NOTIFY[^\x00]{0,2000}?" + note.encode(), wire)
+
+
+def test_policy_changed_later_notify_without_body(system, registered):
+    """carol subscribed while alice did not demand encryption (no
+    certificate bound); alice now demands it: the next NOTIFY leaves without
+    its body (Content-Length 0), never with the new PIDF in clear."""
+    system.set_pres_rules("alice", rules(("carol", False)))
+    store_cert(system, "carol", False)
+    publish(system, "before-" + uuid.uuid4().hex)
+    ua = sipua.new_ua("carol", h.UA_IP["carol"], (PCSCF_IP, SIP_PORT))
+    cap = None
+    try:
+        final, n = subscribe(ua, "alice")
+        assert final.status in (200, 202) and n is not None
+        assert n.first_value("Content-Type") == "application/pidf+xml"
+        system.set_pres_rules("alice", rules(("carol", True)))
+        note = "after-" + uuid.uuid4().hex
+        cap = Capture()
+        publish(system, note)
+        n2 = ua.wait_notify(5)
+        assert n2 is not None, "no NOTIFY after the change"
+        assert n2.first_value("Content-Length") == "0"
+        assert n2.first_value("Content-Type") is None
+        assert raw_body(n2) == b""
+        assert "active" in n2.first_value("Subscription-State")
+        unsubscribe(ua, final)
+    finally:
+        ua.close()
+        wire = cap.stop() if cap else b""
+    assert not re.search(rb"NOTIFY[^\x00]{0,2000}?" + note.encode(), wire)
+
+
+def test_encrypted_publish_decrypted_before_presence(system, registered):
+    """alice's PUBLISH encrypted to the PS's certificate is decrypted before
+    handle_publish: bob's NOTIFY (encrypted to him) holds her note."""
+    system.set_pres_rules("alice", rules(("bob", True)))
+    note = "encpub-" + uuid.uuid4().hex
+    entity = b"Content-Type: application/pidf+xml\r\n\r\n" + PIDF.format(note=note).encode()
+    rc, der, err = openssl("cms", "-encrypt", "-binary", "-outform", "DER", "-aes128",
+                           os.path.join(certs(system), "ps.pem"), data=entity)
+    assert rc == 0, err
+    r, _ = publish(system, note, der, P7M_CTYPE)
+    assert r is not None and r.status == 200, r and r.raw
+    ua = sipua.new_ua("bob", h.UA_IP["bob"], (PCSCF_IP, SIP_PORT))
+    try:
+        final, n = subscribe(ua, "alice")
+        assert note.encode() in decrypt(system, "bob", raw_body(n))
+        unsubscribe(ua, final)
+    finally:
+        ua.close()
+
+
+@pytest.mark.parametrize("name,body,ctype,code", [
+    ("not for the server", None, P7M_CTYPE, 493),
+    ("garbage", b"\x30\x82garbage", P7M_CTYPE, 493),
+    ("truncated", "half", P7M_CTYPE, 493),
+    ("wrong smime-type", b"\x30\x03\x02\x01\x00",
+     "application/pkcs7-mime; smime-type=compressed-data", 415),
+    ("certs-only garbage", b"garbage", "application/pkcs7-mime; smime-type=certs-only", 400),
+])
+def test_undecipherable_bodies_then_served(system, registered, name, body, ctype, code):
+    """Bodies the PS cannot decrypt get 493 with its certificate as
+    certs-only (RFC 3261 23.2); other bad S/MIME a clear 4xx; then a valid
+    PUBLISH is served."""
+    bob_env = None
+    if body is None or body == "half":
+        entity = b"Content-Type: application/pidf+xml\r\n\r\n<presence/>"
+        rc, bob_env, err = openssl("cms", "-encrypt", "-binary", "-outform", "DER",
+                                   os.path.join(certs(system), "bob.pem"), data=entity)
+        assert rc == 0, err
+        body = bob_env if body is None else bob_env[:len(bob_env) // 2]
+    r, _ = publish(system, "x", body, ctype)
+    assert r is not None and r.status == code, (name, r and r.first)
+    if code == 493:
+        assert r.first_value("Content-Type").startswith(
+            "application/pkcs7-mime; smime-type=certs-only")
+        der = raw_body(r)
+        rc, out, err = openssl("pkcs7", "-inform", "DER", "-print_certs", data=der)
+        assert rc == 0, err
+        assert b"CN = ps.example.com" in out or b"CN=ps.example.com" in out
+    r, _ = publish(system, "ok-" + uuid.uuid4().hex)
+    assert r is not None and r.status == 200
+
+
+def test_reload_rpc(system):
+    """notify_smime.reload reloads the keys and CA set; with a broken key
+    file it refuses and the loaded keys stay in force."""
+    rc, out = system.rpc("ps", "notify_smime.reload")
+    assert rc == 0 and "reloaded" in out, out
+    key = os.path.join(certs(system), "ps.key")
+    with open(key, "rb") as f:
+        good = f.read()
+    try:
+        with open(key, "wb") as f:
+            f.write(b"-----BEGIN PRIVATE KEY-----\nbroken\n-----END PRIVATE KEY-----\n")
+        rc, out = system.rpc("ps", "notify_smime.reload")
+        assert rc != 0 or "error" in out.lower(), out
+        assert "key_file" in out
+    finally:
+        with open(key, "wb") as f:
+            f.write(good)
+    assert "BEGIN" not in system.ps.log_text()[-20000:], "key material in the log"
