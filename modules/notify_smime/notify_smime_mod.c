@@ -1277,7 +1277,7 @@ static int ns_withhold(sip_msg_t *msg, const char *who, const char *why)
 	update_stat(_ns_st_withheld, 1);
 	LM_NOTICE("NOTIFY to %s sent without its body: %s\n", who, why);
 	if(ns_msg_set_body(msg, NULL, NULL, NULL, 0) < 0) {
-		LM_ERR("cannot remove the NOTIFY body: the NOTIFY is dropped\n");
+		LM_ERR("cannot remove the NOTIFY body (-1: the script drops it)\n");
 		return NS_RC_ERROR;
 	}
 	return NS_RC_WITHHELD;
