@@ -1631,6 +1631,215 @@ def smime_only():
 # ---- end of notify_smime: bench/smime_bench.c
 
 
+# ---------------------------------------------------------------- notify_smime end to end: --only notify
+# The issue's requirement, end to end: PS CPU seconds per NOTIFY with
+# encryption at most NOTIFY_TARGET x the same run without it (encryption
+# only; signing reported separately). Arms, same load, one after the
+# other with freshly started roles, NOTIFY_ROUNDS rounds in ABCD DCBA
+# order (a drift of the machine's speed weighs on every arm alike):
+#   clear          -A WITHOUT_SMIME: notify_smime is never called
+#   smime, plain   notify_smime called, alice's policy asks no encryption
+#   encrypt        the policy says <ps:encrypt/> for bob: every NOTIFY to
+#                  him is S/MIME encrypted (his certificate from the
+#                  smime_cert table that scripts/provision.sh fills)
+#   sign+encrypt   the same with -A SMIME_SIGN
+# Load per segment: NOTIFY_WATCHERS subscriptions of bob to alice
+# (bench/notify_watcher.xml, one SIPp), then alice publishes once and
+# modifies that one publication NOTIFY_PUBLISHES times at NOTIFY_RATE/s,
+# then removes it (bench/notify_publish.xml): each PUBLISH makes the PS
+# send one NOTIFY per subscription. Measured over the publishing only: CPU
+# (as load() does) of every process of each role, divided by the NOTIFYs
+# the PS sent and got answered (its core:rcv_replies: in that window the
+# only replies it receives are the watchers' 200s to its NOTIFYs).
+# `bench/bench.py --only notify` runs this section alone; its table goes to
+# build/bench/notify/results.txt (and .json).
+
+NOTIFY_WATCHERS = knob("NOTIFY_WATCHERS", 10)     # subscriptions of bob to alice
+NOTIFY_PUBLISHES = knob("NOTIFY_PUBLISHES", 240)  # modifications per segment
+NOTIFY_RATE = knob("NOTIFY_RATE", 20)             # PUBLISH/s
+NOTIFY_ROUNDS = knob("NOTIFY_ROUNDS", 2)
+NOTIFY_TARGET = 1.25                              # encrypt / clear, PS CPU per NOTIFY
+NOTIFY_DIR = os.path.join(OUT_DIR, "notify")
+# name, EXTRA_DEFINES, policy with <ps:encrypt/>
+NOTIFY_ARMS = [("clear", "WITHOUT_SMIME", True), ("smime, plain", "", False),
+               ("encrypt", "", True), ("sign+encrypt", "SMIME_SIGN", True)]
+
+
+def notify_policy(encrypt):
+    """alice's pres-rules: bob allowed, no digest, encryption or not."""
+    return (f'<?xml version="1.0" encoding="UTF-8"?>\n<cr:ruleset {PS_NS}>'
+            f'<cr:rule id="r1"><cr:conditions><cr:identity><cr:one id="sip:bob@{DOMAIN}"/>'
+            f"</cr:identity></cr:conditions><cr:actions><pr:sub-handling>allow</pr:sub-handling>"
+            f'{"<ps:encrypt/>" if encrypt else ""}</cr:actions>{TRANSFORMATIONS}</cr:rule></cr:ruleset>')
+
+
+def notify_stats(role):
+    """{name: value} of every counter of a role (stats.get_statistics all)."""
+    text = role.rpc("stats.get_statistics", "all")
+    if text is None:
+        raise BenchError(f"cannot read statistics of {role.name}")
+    return {k: int(v) for k, v in re.findall(r"([\w.-]+:[\w.-]+) = (\d+)", text)}
+
+
+def notify_prepare():
+    """While the PS is stopped: no publication and no subscription of alice
+    left from an earlier segment."""
+    db = sqlite3.connect(os.path.join(RUN_DIR, "ps", "ps.db"), timeout=5)
+    with db:
+        db.execute("DELETE FROM presentity WHERE username = ? AND domain = ?", ("alice", DOMAIN))
+        db.execute("DELETE FROM active_watchers WHERE presentity_uri = ?", (f"sip:alice@{DOMAIN}",))
+        db.execute("DELETE FROM watchers WHERE presentity_uri = ?", (f"sip:alice@{DOMAIN}",))
+    db.close()
+    settle_db()
+
+
+def notify_segment(name, defines, encrypt, tag):
+    import threading
+    system = System({"EXTRA_DEFINES": defines} if defines else {})
+    notify_prepare()
+    say(f"notify {name}: starting both roles{' -A ' + defines if defines else ''}")
+    system.start(tag)
+    try:
+        system.write_pres_rules("alice", notify_policy(encrypt))
+        register("alice")
+        register("bob")
+        ps0 = notify_stats(system.ps)
+        box = {}
+        wt = threading.Thread(target=lambda: box.update(r=sipp(
+            os.path.join(BENCH_DIR, "notify_watcher.xml"), "bob", f"{tag}-watchers",
+            calls=NOTIFY_WATCHERS, rate=NOTIFY_WATCHERS, keys={"presentity": "alice"},
+            timeout=NOTIFY_PUBLISHES // NOTIFY_RATE + 60)))
+        wt.start()
+        # every subscription has its first NOTIFY answered
+        deadline = time.monotonic() + 15
+        while notify_stats(system.ps).get("core:rcv_replies", 0) - ps0.get("core:rcv_replies", 0) \
+                < NOTIFY_WATCHERS:
+            if time.monotonic() > deadline or not wt.is_alive():
+                wt.join()
+                r = box.get("r")
+                raise BenchError(f"notify {name}: the {NOTIFY_WATCHERS} subscriptions were not set up "
+                                 f"(see {r.err_file if r else 'build/bench/sipp'})")
+            time.sleep(0.2)
+        time.sleep(0.5)
+        system.check_alive()
+        offsets = {r.name: r.log_size() for r in system.roles}
+        st0 = {r.name: notify_stats(r) for r in system.roles}
+        cpu0 = {r.name: r.group() for r in system.roles}
+        pub = sipp(os.path.join(BENCH_DIR, "notify_publish.xml"), "alice", f"{tag}-publish",
+                   timeout=NOTIFY_PUBLISHES // NOTIFY_RATE + 30,
+                   extra=["-set", "count", str(NOTIFY_PUBLISHES), "-d", str(1000 // NOTIFY_RATE)])
+        time.sleep(0.5)          # the last NOTIFYs answered
+        cpu1 = {r.name: r.group() for r in system.roles}
+        st1 = {r.name: notify_stats(r) for r in system.roles}
+        check_modules()
+        wt.join()
+        wr = box.get("r")
+        died = [r.name for r in system.roles if not r.alive()]
+        for n in died:
+            DIED.append((n, tag))
+    finally:
+        system.stop()
+
+    def d(role, key):
+        return st1[role].get(key, 0) - st0[role].get(key, 0)
+    notifies = d("ps", "core:rcv_replies")
+    m = {"arm": name, "tag": tag, "defines": defines, "encrypt_policy": encrypt,
+         "publishes": pub.sent.get("PUBLISH", 0), "publish_ok": pub.ok, "publish_wall_s": round(pub.wall, 2),
+         "publish_retrans": pub.retrans, "watchers_ok": wr.successful if wr else None,
+         "watchers_failed": wr.failed if wr else None, "watcher_retrans": wr.retrans if wr else None,
+         "notifies": notifies, "died": died,
+         "smime": {k.split(":", 1)[1]: d("ps", k) for k in st1["ps"] if k.startswith("notify_smime:")},
+         "roles": {}}
+    for role in system.roles:
+        delta = {pid: cpu1[role.name][pid] - cpu0[role.name].get(pid, 0) for pid in cpu1[role.name]}
+        m["roles"][role.name] = {"cpu_s": sum(delta.values()),
+                                 "errors": role.log_errors(offsets[role.name])}
+    m["ok"] = bool(pub.ok and wr and wr.failed == 0 and not died and notifies
+                   and notifies >= NOTIFY_WATCHERS * (NOTIFY_PUBLISHES + 1))
+    say(f"  {tag}: {m['publishes']} PUBLISH in {pub.wall:.1f}s, {notifies} NOTIFYs answered, "
+        f"PS {m['roles']['ps']['cpu_s']:.2f} CPU s, P-CSCF {m['roles']['pcscf']['cpu_s']:.2f}, "
+        f"notify_smime " + (", ".join(f"{k} {v}" for k, v in m["smime"].items() if v) or "-")
+        + f", watchers {m['watchers_ok']} ok {m['watchers_failed']} failed"
+        + "".join(f", {n} DIED" for n in died) + f" -> {'pass' if m['ok'] else 'FAIL'}")
+    return m
+
+
+def notify_bench():
+    """NOTIFY_ROUNDS rounds of every arm; per arm the sums of its segments."""
+    check_addresses_free()
+    say("provisioning build/bench-run")
+    System().provision()
+    segs = {a[0]: [] for a in NOTIFY_ARMS}
+    for rnd in range(1, NOTIFY_ROUNDS + 1):
+        for name, defines, encrypt in (NOTIFY_ARMS if rnd % 2 else list(reversed(NOTIFY_ARMS))):
+            slug = re.sub(r"\W+", "-", name).strip("-")
+            segs[name].append(notify_segment(name, defines, encrypt, f"notify-{slug}-r{rnd}"))
+    out = {}
+    for name, ms in segs.items():
+        n = sum(x["notifies"] for x in ms)
+        out[name] = {"segments": ms, "notifies": n, "ok": all(x["ok"] for x in ms),
+                     "encrypted": sum(x["smime"].get("encrypted", 0) for x in ms),
+                     "us_per_notify": {r: (sum(x["roles"][r]["cpu_s"] for x in ms) / n * 1e6 if n else None)
+                                       for r in ("ps", "pcscf")}}
+    return out
+
+
+def notify_table(res):
+    base = res["clear"]["us_per_notify"]
+    lines = [f"notify_smime end to end: PS CPU per NOTIFY, {NOTIFY_WATCHERS} subscriptions of bob to alice, "
+             f"{NOTIFY_PUBLISHES} PUBLISH",
+             f"  modifications at {NOTIFY_RATE}/s (+ first and removal) per segment, {NOTIFY_ROUNDS} rounds "
+             "(arms interleaved, fresh roles each segment);",
+             "  CPU of all processes of a role over the publishing / NOTIFYs the PS sent and got answered.",
+             "  P-CSCF: relays the same PUBLISHes and NOTIFYs in every arm, a control for the machine's speed",
+             "  (its ratio > 1 also holds the larger encrypted bodies it relays).", ""]
+    head = (f"{'arm':<14} {'NOTIFYs':>8} {'encrypted':>9} {'PS us/NOTIFY':>12} {'x clear':>7} "
+            f"{'P-CSCF us/NOTIFY':>16} {'x clear':>7}  per round PS us/NOTIFY")
+    lines += [head, "-" * len(head)]
+    for name, _, _ in NOTIFY_ARMS:
+        r = res[name]
+        u = r["us_per_notify"]
+        rounds = "; ".join(fmt(x["roles"]["ps"]["cpu_s"] / x["notifies"] * 1e6 if x["notifies"] else None, ".0f")
+                           for x in r["segments"])
+        lines.append(f"{name:<14} {r['notifies']:>8} {r['encrypted']:>9} {fmt(u['ps'], '.1f'):>12} "
+                     f"{fmt(ratio(u['ps'], base['ps']), '.2f'):>7} {fmt(u['pcscf'], '.1f'):>16} "
+                     f"{fmt(ratio(u['pcscf'], base['pcscf']), '.2f'):>7}  {rounds}"
+                     + ("" if r["ok"] else "  (FAILED segment: see the log lines)"))
+    enc = ratio(res["encrypt"]["us_per_notify"]["ps"], base["ps"])
+    sig = ratio(res["sign+encrypt"]["us_per_notify"]["ps"], base["ps"])
+    ctl = ratio(res["encrypt"]["us_per_notify"]["pcscf"], base["pcscf"])
+    valid = (res["encrypt"]["ok"] and res["clear"]["ok"]
+             and res["encrypt"]["encrypted"] >= res["encrypt"]["notifies"] - NOTIFY_WATCHERS * NOTIFY_ROUNDS)
+    lines.append("")
+    lines.append(f"Target PS CPU per NOTIFY, encrypt <= {NOTIFY_TARGET:.2f}x clear: {fmt(enc, '.2f')}x, "
+                 + ("not measured" if enc is None else "met" if enc <= NOTIFY_TARGET else "NOT met")
+                 + ("" if valid else " (INVALID: a segment failed or NOTIFYs were not all encrypted)")
+                 + f" (P-CSCF control {fmt(ctl, '.2f')}x)")
+    lines.append(f"Signed and encrypted (reported separately, no target): {fmt(sig, '.2f')}x clear")
+    lines.append(f"notify_smime loaded but no encryption asked: "
+                 f"{fmt(ratio(res['smime, plain']['us_per_notify']['ps'], base['ps']), '.2f')}x clear")
+    return "\n".join(lines)
+
+
+def notify_only():
+    """`bench.py --only notify`: this section alone."""
+    os.makedirs(os.path.join(OUT_DIR, "logs"), exist_ok=True)
+    os.makedirs(NOTIFY_DIR, exist_ok=True)
+    res = notify_bench()
+    text = (f"bench --only notify: {time.strftime('%Y-%m-%d %H:%M:%S')}, {os.cpu_count()} cores, "
+            f"load average before: {BEFORE_LOAD}, {time.monotonic() - T0:.0f}s\n\n" + notify_table(res) + "\n")
+    with open(os.path.join(NOTIFY_DIR, "results.txt"), "w") as f:
+        f.write(text)
+    with open(os.path.join(NOTIFY_DIR, "results.json"), "w") as f:
+        json.dump({"notify": res}, f, indent=1)
+    print()
+    print(text, end="")
+    say(f"done; table in {os.path.relpath(os.path.join(NOTIFY_DIR, 'results.txt'), TOP)}")
+    return 0 if all(r["ok"] for r in res.values()) and not DIED else 1
+
+# ---- end of notify_smime end to end: --only notify
+
+
 # ---------------------------------------------------------------- main
 
 def check_addresses_free():
@@ -2064,12 +2273,13 @@ BEFORE_LOAD = " ".join(open("/proc/loadavg").read().split()[:3])
 if __name__ == "__main__":
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGHUP, on_signal)
-    if sys.argv[1:] not in ([], ["--only", "smime"]):
-        print("usage: bench.py [--only smime]", file=sys.stderr)
+    if sys.argv[1:] not in ([], ["--only", "smime"], ["--only", "notify"]):
+        print("usage: bench.py [--only smime|notify]", file=sys.stderr)
         sys.exit(2)
     rc = 1
     try:
-        rc = smime_only() if sys.argv[1:] else main()
+        only = {"smime": smime_only, "notify": notify_only}   # notify: see its section
+        rc = only[sys.argv[2]]() if sys.argv[1:] else main()
     except BenchError as e:
         print(f"bench: FAILED: {e}", file=sys.stderr)
         rc = 2
