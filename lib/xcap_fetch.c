@@ -139,13 +139,39 @@ static int _wa_xcap_pchar(unsigned char c)
 	return strchr("-._~!$&'()*+,;=:@", c) != NULL && c != '\0';
 }
 
+int wa_xcap_segment(const char *s, size_t len, char *out, size_t size)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t i, pos = 0;
+
+	if(s == NULL || out == NULL || size == 0 || len == 0)
+		return -1;
+	/* a dot segment would be removed by URL normalisation */
+	if(s[0] == '.' && (len == 1 || (len == 2 && s[1] == '.')))
+		return -1;
+	for(i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if(pos + (_wa_xcap_pchar(c) ? 1 : 3) >= size)
+			return -1;
+		if(_wa_xcap_pchar(c)) {
+			out[pos++] = (char)c;
+		} else {
+			out[pos++] = '%';
+			out[pos++] = hex[c >> 4];
+			out[pos++] = hex[c & 0x0f];
+		}
+	}
+	out[pos] = '\0';
+	return pos > INT_MAX ? -1 : (int)pos;
+}
+
 int wa_xcap_url(const char *root, size_t root_len, const char *aor,
 		size_t aor_len, char *out, size_t size)
 {
-	static const char hex[] = "0123456789ABCDEF";
 	static const char mid[] = "/pres-rules/users/";
 	static const char tail[] = "/index";
 	size_t i, pos, need;
+	int n;
 
 	if(root == NULL || aor == NULL || out == NULL || size == 0 || aor_len == 0)
 		return -1;
@@ -160,34 +186,23 @@ int wa_xcap_url(const char *root, size_t root_len, const char *aor,
 		root_len--;
 	if(root_len == _WA_XCAP_SCHEME_LEN || root[_WA_XCAP_SCHEME_LEN] == '/')
 		return -1; /* no host */
-	/* a dot segment would be removed by URL normalisation */
-	if(aor[0] == '.' && (aor_len == 1 || (aor_len == 2 && aor[1] == '.')))
-		return -1;
 
 	need = root_len + sizeof(mid) - 1 + sizeof(tail) - 1;
-	for(i = 0; i < aor_len; i++)
-		need += _wa_xcap_pchar((unsigned char)aor[i]) ? 1 : 3;
-	if(need >= size || need > INT_MAX)
+	if(need >= size)
 		return -1;
-
 	memcpy(out, root, root_len);
 	pos = root_len;
 	memcpy(out + pos, mid, sizeof(mid) - 1);
 	pos += sizeof(mid) - 1;
-	for(i = 0; i < aor_len; i++) {
-		unsigned char c = (unsigned char)aor[i];
-		if(_wa_xcap_pchar(c)) {
-			out[pos++] = (char)c;
-		} else {
-			out[pos++] = '%';
-			out[pos++] = hex[c >> 4];
-			out[pos++] = hex[c & 0x0f];
-		}
-	}
+	n = wa_xcap_segment(
+			aor, aor_len, out + pos, size - pos - (sizeof(tail) - 1));
+	if(n < 0)
+		return -1;
+	pos += (size_t)n;
 	memcpy(out + pos, tail, sizeof(tail) - 1);
 	pos += sizeof(tail) - 1;
 	out[pos] = '\0';
-	return (int)pos;
+	return pos > INT_MAX ? -1 : (int)pos;
 }
 
 static size_t _wa_xcap_write_cb(

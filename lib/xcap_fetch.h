@@ -100,6 +100,14 @@ void wa_xcap_global_cleanup(void);
 int wa_xcap_url(const char *root, size_t root_len, const char *aor,
 		size_t aor_len, char *out, size_t size);
 
+/*
+ * `s` (len bytes) as one URL path segment: RFC 3986 pchar kept (unreserved,
+ * sub-delims, ':' and '@'), every other byte percent-encoded; an empty
+ * segment, "." and ".." are refused. Writes a NUL-terminated segment and
+ * returns its length, or -1 on bad input or when it does not fit.
+ */
+int wa_xcap_segment(const char *s, size_t len, char *out, size_t size);
+
 /* A client for one process; `cfg` is copied. NULL when cfg->ca_file is
  * missing or memory or curl fails. */
 wa_xcap_client_t *wa_xcap_client_new(const wa_xcap_cfg_t *cfg);

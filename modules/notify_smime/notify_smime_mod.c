@@ -63,6 +63,7 @@
 #include "protect.h"
 #include "ns_store.h"
 #include "xcap_fetch.h"
+#include "kreply.h"
 
 MODULE_VERSION
 
@@ -850,24 +851,7 @@ static int ns_msg_set_body(sip_msg_t *msg, const char *ctype,
 /* A reply with a Warning (399, this host) when warning is not NULL. */
 static int ns_reply(sip_msg_t *msg, int code, char *reason, const char *warning)
 {
-	char hdr[256];
-	str r;
-	int n;
-
-	if(warning) {
-		n = snprintf(hdr, sizeof(hdr), "Warning: 399 %.*s \"%s\"\r\n",
-				msg->rcv.bind_address ? msg->rcv.bind_address->address_str.len
-									  : 1,
-				msg->rcv.bind_address ? msg->rcv.bind_address->address_str.s
-									  : "-",
-				warning);
-		if(n > 0 && (size_t)n < sizeof(hdr))
-			add_lump_rpl(msg, hdr, n, LUMP_RPL_HDR);
-	}
-	r.s = reason;
-	r.len = strlen(reason);
-	if(_ns_sl.freply(msg, code, &r) < 0)
-		LM_ERR("cannot send %d reply\n", code);
+	kreply(&_ns_sl, msg, code, reason, warning);
 	return NS_RC_REPLIED;
 }
 
@@ -1025,24 +1009,13 @@ static X509 *ns_lookup_cert(
 	if(_ns_https) {
 		char url[NS_URL_MAX], enc[NS_IDENT_MAX * 3];
 		const char *p;
-		size_t j = 0, m;
+		size_t m, skip;
 		wa_xcap_doc_t doc;
-		static const char hex[] = "0123456789ABCDEF";
 
 		/* {aor} without the scheme, percent-encoded as one segment */
-		p = ident + (ilen > 4 && strncmp(ident, "sip:", 4) == 0 ? 4 : 0);
-		for(; p < ident + ilen && j + 3 < sizeof(enc); p++) {
-			unsigned char c = (unsigned char)*p;
-			if((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-					|| (c >= '0' && c <= '9') || strchr("-._~@+", c)) {
-				enc[j++] = (char)c;
-			} else {
-				enc[j++] = '%';
-				enc[j++] = hex[c >> 4];
-				enc[j++] = hex[c & 15];
-			}
-		}
-		enc[j] = '\0';
+		skip = ilen > 4 && strncmp(ident, "sip:", 4) == 0 ? 4 : 0;
+		if(wa_xcap_segment(ident + skip, ilen - skip, enc, sizeof(enc)) < 0)
+			return NULL;
 		p = strstr(_ns_cert_url.s, "{aor}");
 		m = (size_t)(p - _ns_cert_url.s);
 		if(snprintf(url, sizeof(url), "%.*s%s%s", (int)m, _ns_cert_url.s, enc,

@@ -46,6 +46,7 @@
 #include "wa_cache.h"
 #include "wa_store.h"
 #include "xcap_fetch.h"
+#include "kreply.h"
 #include "api.h"
 
 MODULE_VERSION
@@ -740,27 +741,7 @@ static int wa_watcher(sip_msg_t *msg, int trust_pai, str *uri, int *from_pai)
 
 static int wa_reply(sip_msg_t *msg, int code, char *reason, const char *warning)
 {
-	char hdr[256];
-	str r;
-	int n;
-
-	if(warning) {
-		n = snprintf(hdr, sizeof(hdr), "Warning: 399 %.*s \"%s\"\r\n",
-				msg->rcv.bind_address ? msg->rcv.bind_address->address_str.len
-									  : 1,
-				msg->rcv.bind_address ? msg->rcv.bind_address->address_str.s
-									  : "-",
-				warning);
-		if(n > 0 && (size_t)n < sizeof(hdr))
-			add_lump_rpl(msg, hdr, n, LUMP_RPL_HDR);
-	}
-	r.s = reason;
-	r.len = strlen(reason);
-	if(_wa_sl.freply(msg, code, &r) < 0) {
-		LM_ERR("cannot send %d reply\n", code);
-		return -1;
-	}
-	return 0;
+	return kreply(&_wa_sl, msg, code, reason, warning);
 }
 
 static wa_digest_str_t wa_dstr_of(str *s)
