@@ -199,9 +199,13 @@ class System:
                 " source, doc_uri, port) VALUES (?, ?, ?, 2, ?, 1, ?, 0)",
                 (user, DOMAIN, xml.encode(), uuid.uuid4().hex, uri))
         db.close()
-        # written behind the Ut interface's back: drop the cached copy
+        # written behind the Ut interface's back: what the Ut route does
+        # after a write, drop watcher_auth's cached copy and have presence
+        # apply the rules to the watchers it has stored (it reuses a
+        # watcher's stored status for a new subscription otherwise)
         if reload:
             self.rpc("ps", "watcher_auth.reload", f"sip:{user}@{DOMAIN}")
+            self.rpc("ps", "presence.updateWatchers", f"sip:{user}@{DOMAIN}", "presence")
 
     def rpc(self, role, *args):
         sock = os.path.join(self.run_dir, role, "kamailio_ctl")
