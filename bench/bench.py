@@ -34,8 +34,11 @@ names), BENCH_AUTH_CALLS, BENCH_AUTH_ROUNDS, BENCH_AUTH_CG_CALLS,
 BENCH_AUTH_CG_RATE, BENCH_AUTH_CG_LIMIT, BENCH_AUTH_WARMUP, BENCH_COLD_CALLS,
 BENCH_SKIP_SIZES=1, BENCH_SIZE_RULES, BENCH_SIZE_CALLS, BENCH_NEW_CALLS,
 BENCH_COLD_SIZE_CALLS (comma lists, one value per size), BENCH_SKIP_SMIME=1,
-BENCH_SMIME_ITERS, BENCH_SMIME_REPS. `bench.py --only smime` runs the
-notify_smime section (bench/smime_bench.c) alone, without Kamailio.
+BENCH_SMIME_ITERS, BENCH_SMIME_REPS, BENCH_SKIP_NOTIFY=1, BENCH_NOTIFY_WATCHERS,
+BENCH_NOTIFY_PUBLISHES, BENCH_NOTIFY_RATE, BENCH_NOTIFY_ROUNDS. `bench.py
+--only smime` runs the notify_smime section (bench/smime_bench.c) alone,
+without Kamailio; `--only notify` its end-to-end section (PS CPU per NOTIFY,
+clear against encrypted) alone.
 """
 import hashlib
 import json
@@ -1483,7 +1486,7 @@ SMIME_REPS = knob("SMIME_REPS", 3)           # runs per (mode, key); the median 
 SMIME_TARGET = 1.20                          # ns_protect encrypt / CMS_encrypt floor, Ir
 SMIME_KEYS = [("rsa2048", "RSA-2048"), ("rsa3072", "RSA-3072"), ("p256", "P-256")]
 SMIME_MODES = ["floor", "encrypt", "sign", "sign-encrypt"]
-SMIME_SRCS = ["protect.c", "cms.c", "mime.c", "cert.c"]
+SMIME_SRCS = ["protect.c", "cms.c", "envelope.c", "mime.c", "cert.c"]
 SMIME_DIR = os.path.join(OUT_DIR, "smime_bench")
 
 
@@ -1596,7 +1599,8 @@ def smime_table(sm):
               "                CRLF CRLF <pidf>, AES-128-CBC, CMS_BINARY) + i2d_CMS_ContentInfo, all freed",
               "                (ECDH: OpenSSL's default KDF, sha1; ns_protect uses sha256)",
               "  encrypt:      ns_protect(), default options (AES-128-CBC, RSA PKCS#1 v1.5, ECDH",
-              "                sha256 kdf), + ns_protect_out_free; the same entity bytes (checked)",
+              "                sha256 kdf), + ns_protect_out_free; the same entity bytes (checked);",
+              "                RSA: the EnvelopedData written directly (envelope.c), EC: OpenSSL's CMS",
               "  sign only:    ns_protect() multipart/signed with the server's EC P-256 certificate",
               "                (does not depend on the recipient: one measurement, in every row)",
               "  sign+encrypt: ns_protect() signed with it, then encrypted to the recipient",
@@ -1658,6 +1662,7 @@ NOTIFY_WATCHERS = knob("NOTIFY_WATCHERS", 10)     # subscriptions of bob to alic
 NOTIFY_PUBLISHES = knob("NOTIFY_PUBLISHES", 240)  # modifications per segment
 NOTIFY_RATE = knob("NOTIFY_RATE", 20)             # PUBLISH/s
 NOTIFY_ROUNDS = knob("NOTIFY_ROUNDS", 2)
+SKIP_NOTIFY = os.environ.get("BENCH_SKIP_NOTIFY") == "1"
 NOTIFY_TARGET = 1.25                              # encrypt / clear, PS CPU per NOTIFY
 NOTIFY_DIR = os.path.join(OUT_DIR, "notify")
 # name, EXTRA_DEFINES, policy with <ps:encrypt/>
@@ -2226,6 +2231,10 @@ def main():
             sizes = policy_sizes()
         micro = policy_micro()
     smime = None if SKIP_SMIME or SKIP_CALLGRIND else smime_bench()   # notify_smime
+    notify = None
+    if not SKIP_NOTIFY:
+        os.makedirs(NOTIFY_DIR, exist_ok=True)
+        notify = notify_bench()     # notify_smime end to end
     lines = []
     for arm, fixed, top in results:
         lines.append(fixed)
@@ -2239,6 +2248,8 @@ def main():
         text += auth + "\n\n"
     if smime:
         text += smime_table(smime) + "\n\n"
+    if notify:
+        text += notify_table(notify) + "\n\n"
     text += notes(results) + "\n" + auth_notes(results, sizes) + "\n"
     with open(os.path.join(OUT_DIR, "results.txt"), "w") as f:
         f.write(text)
@@ -2246,7 +2257,8 @@ def main():
         json.dump({"arms": [{"arm": a.name, "fixed": fx.m, "max": tp and tp.m,
                              "steps": tp and tp.steps, "callgrind": fx.ir}
                             for a, fx, tp in results],
-                   "policy_size": sizes, "policy_bench": micro, "smime_bench": smime}, f, indent=1)
+                   "policy_size": sizes, "policy_bench": micro, "smime_bench": smime,
+                   "notify": notify}, f, indent=1)
     print()
     print(text, end="")
     say(f"done; table in {os.path.relpath(os.path.join(OUT_DIR, 'results.txt'), TOP)}")
@@ -2256,6 +2268,9 @@ def main():
                                       or (a.callgrind is callgrind_whole and fx.ir["pcscf"] is None))]
     if bad:
         print(f"bench: no callgrind figures for {', '.join(bad)}", file=sys.stderr)
+        rc = 1
+    if notify and not all(r["ok"] for r in notify.values()):
+        print("bench: a notify_smime end-to-end segment failed (see its log lines)", file=sys.stderr)
         rc = 1
     for name, during in DIED:
         print(f"bench: {name} DIED during {during} (see build/bench/logs/)", file=sys.stderr)

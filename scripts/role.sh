@@ -10,6 +10,10 @@
 # Addresses and ports come from the environment, with the demo defaults:
 #   PCSCF_IP=127.0.0.10 PS_IP=127.0.0.20 SIP_PORT=5060 TLS_PORT=5061
 #   XCAP_PORT=5443 LOG_LEVEL=2 SHM_MB=64 PKG_MB=8 KAMAILIO=kamailio
+#   MEM_MANAGER=tlsf (kamailio -x and -X: the shared and private memory
+#   manager; "qm" is Kamailio's default, with debugging aids, but its
+#   search of the free lists costs more than the rest of a NOTIFY once
+#   OpenSSL allocates through it, see bench/README.md)
 # EXTRA_DEFINES may add more -A arguments (space separated NAME=value).
 # KAMAILIO_WRAPPER runs kamailio under a tool, e.g. "valgrind --tool=callgrind".
 set -euo pipefail
@@ -25,6 +29,8 @@ case "$role" in pcscf | ps) ;; *) echo "role.sh: unknown role '$role'" >&2; exit
 : "${PCSCF_IP:=127.0.0.10}" "${PS_IP:=127.0.0.20}"
 : "${SIP_PORT:=5060}" "${TLS_PORT:=5061}" "${XCAP_PORT:=5443}"
 : "${LOG_LEVEL:=2}" "${SHM_MB:=64}" "${PKG_MB:=8}" "${KAMAILIO:=kamailio}"
+: "${MEM_MANAGER:=tlsf}"
+case "$MEM_MANAGER" in qm | fm | tlsf) ;; *) echo "role.sh: MEM_MANAGER must be qm, fm or tlsf" >&2; exit 2 ;; esac
 
 dir="$run/$role"
 [ -f "$dir/$role.db" ] || { echo "role.sh: $dir/$role.db missing; run scripts/provision.sh $run" >&2; exit 1; }
@@ -32,7 +38,7 @@ dir="$run/$role"
 multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || echo x86_64-linux-gnu)
 mpath="$top/build/modules:/usr/lib/$multiarch/kamailio/modules"
 
-args=(-f "$top/etc/$role.cfg" -Y "$dir" -m "$SHM_MB" -M "$PKG_MB"
+args=(-f "$top/etc/$role.cfg" -Y "$dir" -m "$SHM_MB" -M "$PKG_MB" -x "$MEM_MANAGER" -X "$MEM_MANAGER"
 	-A "PCSCF_IP=$PCSCF_IP" -A "PS_IP=$PS_IP"
 	-A "PCSCF_ADDR=\"$PCSCF_IP\"" -A "PS_ADDR=\"$PS_IP\""
 	-A "PS_URI=\"sip:$PS_IP:$SIP_PORT\""

@@ -32,6 +32,7 @@
 #include <openssl/x509v3.h>
 
 #include "cms.h"
+#include "envelope.h"
 
 /* The error codes kept from a drained queue, for classification. */
 #define _NS_CMS_ERRQ_MAX 16
@@ -358,6 +359,13 @@ static int _ns_cms_rcpt_params(
 	return 1;
 }
 
+static int _ns_cms_direct = 1;
+
+void ns_cms_set_direct(int on)
+{
+	_ns_cms_direct = on != 0;
+}
+
 int ns_cms_encrypt(const unsigned char *in, size_t inlen, X509 *rcpt,
 		const ns_cms_opts_t *opts, unsigned char **out, size_t *outlen,
 		char *err, size_t errlen)
@@ -390,6 +398,23 @@ int ns_cms_encrypt(const unsigned char *in, size_t inlen, X509 *rcpt,
 	ret = _ns_cms_rcpt_check(rcpt, &kind, err, errlen);
 	if(ret != NS_CMS_OK)
 		goto out;
+	/* RSA with PKCS#1 v1.5 (the default): the same structure, written
+	 * directly (envelope.h) */
+	if(kind == _NS_CMS_KIND_RSA && opts->rsa_pad == NS_CMS_RSA_PKCS1
+			&& _ns_cms_direct) {
+		switch(ns_env_encrypt(
+				in, inlen, rcpt, (int)opts->cipher, out, outlen)) {
+			case 0:
+				ret = NS_CMS_OK;
+				break;
+			case -2:
+				ret = NS_CMS_ERR_ARG;
+				break;
+			default:
+				ret = NS_CMS_ERR_CRYPTO;
+		}
+		goto out;
+	}
 
 	ret = NS_CMS_ERR_CRYPTO;
 	bin = _ns_cms_mem_bio(in, inlen);

@@ -117,6 +117,11 @@ typedef struct ns_cms_opts
 	ns_cms_ecdh_kdf_t ecdh_kdf; /* EC recipients only */
 } ns_cms_opts_t;
 
+/* 1 (the default): encryption to an RSA recipient with PKCS#1 v1.5 is
+ * written directly (envelope.h); 0: always through OpenSSL's CMS layer
+ * (the tests and the bench compare the two). Per process. */
+void ns_cms_set_direct(int on);
+
 /* What a CMS is, for the smime-type parameter (RFC 8551 3.2.2). */
 typedef enum ns_cms_type
 {

@@ -59,6 +59,7 @@
 
 #include "cert.h"
 #include "cms.h"
+#include "envelope.h"
 #include "mime.h"
 #include "protect.h"
 #include "ns_store.h"
@@ -84,7 +85,7 @@ MODULE_VERSION
 
 /* grace after a subscription's expiry before its binding is purged */
 #define NS_BINDING_GRACE 32
-#define NS_CERT_CACHE 64
+#define NS_CERT_CACHE 256
 #define NS_IDENT_MAX 256
 #define NS_URL_MAX 1024
 
@@ -109,6 +110,8 @@ static int _ns_cert_url_connect_timeout = 1000;
 static int _ns_max_body = 65536;
 static int _ns_default_expires = 3600;
 static int _ns_purge_interval = 60;
+static int _ns_binding_cache = 1;
+static int _ns_binding_cache_size = 1024;
 
 static ns_cms_opts_t _ns_opts;
 static sl_api_t _ns_sl;
@@ -158,6 +161,10 @@ typedef struct ns_cert_entry
 	int gen;
 	int rc;
 	unsigned long used;
+	/* the validity period as time_t, when it converts (times_ok) */
+	int times_ok;
+	time_t not_before;
+	time_t not_after;
 } ns_cert_entry_t;
 static ns_cert_entry_t _ns_cc[NS_CERT_CACHE];
 static unsigned long _ns_cc_clock = 0;
@@ -226,6 +233,8 @@ static param_export_t params[] = {
 	{"max_body", PARAM_INT, &_ns_max_body},
 	{"default_expires", PARAM_INT, &_ns_default_expires},
 	{"purge_interval", PARAM_INT, &_ns_purge_interval},
+	{"binding_cache", PARAM_INT, &_ns_binding_cache},
+	{"binding_cache_size", PARAM_INT, &_ns_binding_cache_size},
 	{0, 0, 0}
 };
 
@@ -351,6 +360,18 @@ static ns_cert_entry_t *ns_cc_find(const char *fp)
 	return NULL;
 }
 
+/* An ASN1_TIME as time_t (UTC); -1 when it does not convert. */
+static int ns_asn1_time(const ASN1_TIME *t, time_t *out)
+{
+	struct tm tm;
+
+	memset(&tm, 0, sizeof(tm));
+	if(!t || ASN1_TIME_to_tm(t, &tm) != 1)
+		return -1;
+	*out = timegm(&tm);
+	return *out == (time_t)-1 ? -1 : 0;
+}
+
 /* Caches x (a new reference is taken) under fp. */
 static ns_cert_entry_t *ns_cc_put(const char *fp, X509 *x)
 {
@@ -371,6 +392,9 @@ static ns_cert_entry_t *ns_cc_put(const char *fp, X509 *x)
 	_ns_cc[lru].x = x;
 	strcpy(_ns_cc[lru].fp, fp);
 	_ns_cc[lru].gen = -1;
+	_ns_cc[lru].times_ok =
+			ns_asn1_time(X509_get0_notBefore(x), &_ns_cc[lru].not_before) == 0
+			&& ns_asn1_time(X509_get0_notAfter(x), &_ns_cc[lru].not_after) == 0;
 	_ns_cc[lru].used = ++_ns_cc_clock;
 	return &_ns_cc[lru];
 }
@@ -389,11 +413,14 @@ static int ns_cert_ok(ns_keys_t *k, ns_cert_entry_t *e, X509 *x,
 
 	if(e && e->gen == k->gen && ilen < NS_IDENT_MAX && strlen(e->ident) == ilen
 			&& memcmp(e->ident, identity, ilen) == 0 && e->rc == NS_CERT_OK) {
-		if(X509_cmp_time(X509_get0_notAfter(x), &now) < 0) {
+		/* as X509_cmp_time: expired from notAfter on */
+		if(e->times_ok ? e->not_after <= now
+					   : X509_cmp_time(X509_get0_notAfter(x), &now) < 0) {
 			rc = NS_CERT_ERR_EXPIRED;
 			goto refused;
 		}
-		if(X509_cmp_time(X509_get0_notBefore(x), &now) > 0) {
+		if(e->times_ok ? e->not_before > now
+					   : X509_cmp_time(X509_get0_notBefore(x), &now) > 0) {
 			rc = NS_CERT_ERR_NOT_YET_VALID;
 			goto refused;
 		}
@@ -418,9 +445,9 @@ refused:
 	return 0;
 }
 
-/* A bound certificate (fingerprint and PEM from the binding), parsed once
- * per process. */
-static X509 *ns_bound_cert(ns_keys_t *k, ns_binding_t *b)
+/* A bound certificate (fingerprint from the binding, PEM from the binding
+ * or, when it came from the cache, the table), parsed once per process. */
+static X509 *ns_bound_cert(ns_keys_t *k, ns_binding_t *b, str *callid, str *tag)
 {
 	ns_cert_entry_t *e;
 	X509 *x = NULL;
@@ -428,6 +455,12 @@ static X509 *ns_bound_cert(ns_keys_t *k, ns_binding_t *b)
 
 	e = ns_cc_find(b->fp);
 	if(!e) {
+		if(b->pem.len <= 0
+				&& ns_store_binding_pem(callid, tag, &b->pem) != NS_STORE_OK) {
+			LM_ERR("bound certificate of %.*s not found in the binding table\n",
+					b->watcher.len, b->watcher.s);
+			return NULL;
+		}
 		if(ns_cert_from_pem(b->pem.s, b->pem.len, &x) != NS_CERT_OK
 				|| ns_cert_fingerprint(x, fp, sizeof(fp)) != NS_CERT_OK
 				|| strcmp(fp, b->fp) != 0) {
@@ -525,6 +558,9 @@ out:
 	ns_cms_free(der, len);
 	if(certs)
 		sk_X509_pop_free(certs, X509_free);
+	/* the direct envelope's per-process objects: freed here, before the
+	 * fork; each child makes its own (envelope.h) */
+	ns_env_clear();
 	ERR_clear_error();
 	return ret;
 }
@@ -644,6 +680,14 @@ static int mod_init(void)
 	}
 	if(ns_store_init(&_ns_db_url, &_ns_cert_table, &_ns_binding_table) < 0)
 		return -1;
+	if(_ns_binding_cache_size < 1 || _ns_binding_cache_size > (1 << 20)
+			|| (_ns_binding_cache_size & (_ns_binding_cache_size - 1))) {
+		LM_ERR("modparam binding_cache_size must be a power of two,"
+			   " 1..1048576\n");
+		return -1;
+	}
+	if(_ns_binding_cache && ns_store_cache_init(_ns_binding_cache_size) < 0)
+		return -1;
 	_ns_gen = shm_malloc(sizeof(*_ns_gen));
 	_ns_ossl_lock = lock_alloc();
 	if(!_ns_gen || !_ns_ossl_lock) {
@@ -708,6 +752,7 @@ static void mod_destroy(void)
 		wa_xcap_client_free(_ns_https);
 	_ns_https = NULL;
 	ns_store_destroy();
+	ns_store_cache_destroy();
 	if(_ns_gen)
 		shm_free(_ns_gen);
 	_ns_gen = NULL;
@@ -1287,11 +1332,17 @@ static int ns_notify(sip_msg_t *msg, str *flags)
 
 	rc = ns_store_lookup(&callid, &tag, &b);
 	have_b = rc == NS_STORE_OK;
-	/* who and whose: the subscription presence is notifying ($subs), else
-	 * what the binding says */
-	ns_subs(msg, "watcher_username", &wu);
-	ns_subs(msg, "watcher_domain", &wd);
-	ns_subs(msg, "pres_uri", &pres);
+	/* who and whose: what the binding says (the identity the policy was
+	 * evaluated on at SUBSCRIBE), else the subscription presence is
+	 * notifying ($subs) */
+	wu.len = wd.len = pres.len = 0;
+	wu.s = wd.s = pres.s = NULL;
+	if(!have_b || b.watcher.len >= (int)sizeof(ibuf)
+			|| b.pres_uri.len >= (int)sizeof(pbuf)) {
+		ns_subs(msg, "watcher_username", &wu);
+		ns_subs(msg, "watcher_domain", &wd);
+		ns_subs(msg, "pres_uri", &pres);
+	}
 	n = -1;
 	if(wu.len > 0 && wd.len > 0) {
 		n = snprintf(
@@ -1344,7 +1395,7 @@ static int ns_notify(sip_msg_t *msg, str *flags)
 	}
 	k = ns_keys();
 	if(have_b && k)
-		x = ns_bound_cert(k, &b);
+		x = ns_bound_cert(k, &b, &callid, &tag);
 	if(!x && (demanded || have_b)) {
 		ret = ns_withhold(msg, ident.len > 0 ? ibuf : "?",
 				have_b ? "its bound certificate is no longer usable"

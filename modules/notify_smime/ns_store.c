@@ -9,6 +9,7 @@
 #include "lib/srdb1/db.h"
 
 #include "kdb_text.h"
+#include "ns_bcache.h"
 #include "ns_store.h"
 
 #define NS_CERT_TABLE_VERSION 1
@@ -19,6 +20,7 @@ static db1_con_t *_ns_db = NULL;
 static str _ns_db_url = STR_NULL;
 static str _ns_cert_table = STR_NULL;
 static str _ns_binding_table = STR_NULL;
+static int _ns_cached = 0; /* ns_bcache holds every binding */
 
 static str _ns_col_id = str_init("id");
 static str _ns_col_aor = str_init("aor");
@@ -31,6 +33,17 @@ static str _ns_col_source = str_init("source");
 static str _ns_col_demanded = str_init("demanded");
 static str _ns_col_expires = str_init("expires");
 static str _ns_col_fp = str_init("cert_sha256");
+
+/* A connection of its own (mod_init), or NULL with a log line. */
+static db1_con_t *ns_open(void)
+{
+	db1_con_t *con = _ns_dbf.init(&_ns_db_url);
+
+	if(!con)
+		LM_ERR("cannot open the database '%.*s' (db_url)\n", _ns_db_url.len,
+				_ns_db_url.s);
+	return con;
+}
 
 int ns_store_init(str *db_url, str *cert_table, str *binding_table)
 {
@@ -51,12 +64,9 @@ int ns_store_init(str *db_url, str *cert_table, str *binding_table)
 			   " update and delete\n");
 		return -1;
 	}
-	con = _ns_dbf.init(&_ns_db_url);
-	if(!con) {
-		LM_ERR("cannot open the database '%.*s' (db_url)\n", _ns_db_url.len,
-				_ns_db_url.s);
+	con = ns_open();
+	if(!con)
 		return -1;
-	}
 	if(db_check_table_version(
 			   &_ns_dbf, con, &_ns_cert_table, NS_CERT_TABLE_VERSION)
 					< 0
@@ -189,6 +199,9 @@ int ns_store_unbind(str *callid, str *tag)
 	db_key_t keys[2] = {&_ns_col_callid, &_ns_col_tag};
 	db_val_t vals[2];
 
+	/* never used again, whatever the table says */
+	if(_ns_cached)
+		ns_bcache_del(callid, tag);
 	if(ns_use(&_ns_binding_table) < 0)
 		return NS_STORE_ERR;
 	ns_val_str(&vals[0], callid);
@@ -224,6 +237,11 @@ int ns_store_bind(str *callid, str *tag, ns_binding_t *b)
 	if(_ns_dbf.insert(_ns_db, cols, vals, 9) < 0) {
 		LM_ERR("cannot store the binding of Call-ID %.*s\n", callid->len,
 				callid->s);
+		return NS_STORE_ERR;
+	}
+	if(_ns_cached && ns_bcache_put(callid, tag, b) < 0) {
+		/* the NOTIFYs must find it: undone, the caller refuses */
+		ns_store_unbind(callid, tag);
 		return NS_STORE_ERR;
 	}
 	return NS_STORE_OK;
@@ -263,9 +281,29 @@ error:
 	return -1;
 }
 
+/* a row of _ns_binding_rows -> its key and binding; -1 when malformed */
+static int ns_row_keyed(db_val_t *v, str *callid, str *tag, ns_binding_t *b)
+{
+	int len = 0;
+
+	callid->s = (char *)kdb_val_text(&v[7], &len);
+	callid->len = len;
+	len = 0;
+	tag->s = (char *)kdb_val_text(&v[8], &len);
+	tag->len = len;
+	if(!callid->s || !tag->s || callid->len <= 0 || tag->len <= 0)
+		return -1;
+	return ns_row_binding(v, b);
+}
+
 static db_key_t _ns_binding_cols[7] = {&_ns_col_pres_uri, &_ns_col_watcher,
 		&_ns_col_source, &_ns_col_demanded, &_ns_col_expires, &_ns_col_fp,
 		&_ns_col_cert};
+/* whole rows: the binding's columns (as ns_row_binding reads them), then
+ * its key */
+static db_key_t _ns_binding_rows[9] = {&_ns_col_pres_uri, &_ns_col_watcher,
+		&_ns_col_source, &_ns_col_demanded, &_ns_col_expires, &_ns_col_fp,
+		&_ns_col_cert, &_ns_col_callid, &_ns_col_tag};
 
 int ns_store_lookup(str *callid, str *tag, ns_binding_t *b)
 {
@@ -275,6 +313,8 @@ int ns_store_lookup(str *callid, str *tag, ns_binding_t *b)
 	int ret;
 
 	memset(b, 0, sizeof(*b));
+	if(_ns_cached)
+		return ns_bcache_get(callid, tag, b);
 	if(ns_use(&_ns_binding_table) < 0)
 		return NS_STORE_ERR;
 	ns_val_str(&vals[0], callid);
@@ -315,6 +355,8 @@ int ns_store_touch(str *callid, str *tag, time_t expires)
 				callid->s);
 		return NS_STORE_ERR;
 	}
+	if(_ns_cached)
+		ns_bcache_touch(callid, tag, expires);
 	return NS_STORE_OK;
 }
 
@@ -323,7 +365,10 @@ int ns_store_purge(time_t now)
 	db_key_t keys[1] = {&_ns_col_expires};
 	db_op_t ops[1] = {OP_LT};
 	db_val_t vals[1];
+	int n = 0;
 
+	if(_ns_cached)
+		n = ns_bcache_purge(now);
 	if(ns_use(&_ns_binding_table) < 0)
 		return -1;
 	ns_val_int(&vals[0], (int)now);
@@ -331,20 +376,107 @@ int ns_store_purge(time_t now)
 		LM_ERR("cannot remove expired bindings\n");
 		return -1;
 	}
+	if(_ns_cached)
+		return n;
 	return _ns_dbf.affected_rows ? _ns_dbf.affected_rows(_ns_db) : 0;
+}
+
+int ns_store_binding_pem(str *callid, str *tag, str *pem)
+{
+	db_key_t keys[2] = {&_ns_col_callid, &_ns_col_tag};
+	db_key_t cols[1] = {&_ns_col_cert};
+	db_val_t vals[2];
+	db1_res_t *res = NULL;
+	const char *s;
+	int len = 0, ret = NS_STORE_NONE;
+
+	pem->s = NULL;
+	pem->len = 0;
+	if(ns_use(&_ns_binding_table) < 0)
+		return NS_STORE_ERR;
+	ns_val_str(&vals[0], callid);
+	ns_val_str(&vals[1], tag);
+	if(_ns_dbf.query(_ns_db, keys, 0, vals, cols, 2, 1, 0, &res) < 0 || !res) {
+		LM_ERR("certificate query of the binding of Call-ID %.*s failed\n",
+				callid->len, callid->s);
+		return NS_STORE_ERR;
+	}
+	if(RES_ROW_N(res) > 0) {
+		s = kdb_val_text(ROW_VALUES(&RES_ROWS(res)[0]), &len);
+		if(s && len > 0)
+			ret = ns_pkg_dup(pem, s, len) < 0 ? NS_STORE_ERR : NS_STORE_OK;
+	}
+	_ns_dbf.free_result(_ns_db, res);
+	return ret;
+}
+
+int ns_store_cache_init(unsigned int size)
+{
+	db_key_t *cols = _ns_binding_rows;
+	db1_con_t *con;
+	db1_res_t *res = NULL;
+	ns_binding_t b;
+	str callid, tag;
+	time_t now = time(NULL);
+	int i, n = 0, bad = 0, ret = -1;
+
+	if(ns_bcache_init(size) < 0) {
+		LM_ERR("modparam binding_cache_size must be a power of two\n");
+		return -1;
+	}
+	con = ns_open();
+	if(!con)
+		return -1;
+	if(_ns_dbf.use_table(con, &_ns_binding_table) < 0
+			|| _ns_dbf.query(con, 0, 0, 0, cols, 0, 9, 0, &res) < 0 || !res) {
+		LM_ERR("cannot read the bindings of table '%.*s'\n",
+				_ns_binding_table.len, _ns_binding_table.s);
+		goto out;
+	}
+	for(i = 0; i < RES_ROW_N(res); i++) {
+		if(ns_row_keyed(ROW_VALUES(&RES_ROWS(res)[i]), &callid, &tag, &b) < 0) {
+			bad++;
+			continue;
+		}
+		if(b.expires >= now) {
+			if(ns_bcache_put(&callid, &tag, &b) < 0) {
+				ns_binding_free(&b);
+				goto out;
+			}
+			n++;
+		}
+		ns_binding_free(&b);
+	}
+	if(bad)
+		LM_WARN("%d malformed rows of table '%.*s' ignored (their NOTIFYs"
+				" go without body when encryption is demanded)\n",
+				bad, _ns_binding_table.len, _ns_binding_table.s);
+	LM_INFO("%d subscription bindings loaded from table '%.*s'\n", n,
+			_ns_binding_table.len, _ns_binding_table.s);
+	_ns_cached = 1;
+	ret = 0;
+out:
+	if(res)
+		_ns_dbf.free_result(con, res);
+	_ns_dbf.close(con);
+	return ret;
+}
+
+void ns_store_cache_destroy(void)
+{
+	_ns_cached = 0;
+	ns_bcache_destroy();
 }
 
 int ns_store_watcher_bindings(str *aor, int max, ns_store_visit_f f, void *ctx)
 {
 	db_key_t keys[1] = {&_ns_col_watcher};
-	db_key_t cols[9] = {&_ns_col_pres_uri, &_ns_col_watcher, &_ns_col_source,
-			&_ns_col_demanded, &_ns_col_expires, &_ns_col_fp, &_ns_col_cert,
-			&_ns_col_callid, &_ns_col_tag};
-	db_val_t vals[1], *v;
+	db_key_t *cols = _ns_binding_rows;
+	db_val_t vals[1];
 	db1_res_t *res = NULL;
 	ns_binding_t b;
 	str callid, tag;
-	int i, len, n = 0;
+	int i, n = 0;
 
 	if(ns_use(&_ns_binding_table) < 0)
 		return -1;
@@ -352,14 +484,7 @@ int ns_store_watcher_bindings(str *aor, int max, ns_store_visit_f f, void *ctx)
 	if(_ns_dbf.query(_ns_db, keys, 0, vals, cols, 1, 9, 0, &res) < 0 || !res)
 		return -1;
 	for(i = 0; i < RES_ROW_N(res) && n < max; i++) {
-		v = ROW_VALUES(&RES_ROWS(res)[i]);
-		len = 0;
-		callid.s = (char *)kdb_val_text(&v[7], &len);
-		callid.len = len;
-		len = 0;
-		tag.s = (char *)kdb_val_text(&v[8], &len);
-		tag.len = len;
-		if(!callid.s || !tag.s || ns_row_binding(v, &b) < 0)
+		if(ns_row_keyed(ROW_VALUES(&RES_ROWS(res)[i]), &callid, &tag, &b) < 0)
 			continue;
 		f(ctx, &callid, &tag, &b);
 		ns_binding_free(&b);

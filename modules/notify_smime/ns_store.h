@@ -62,6 +62,15 @@ int ns_store_unbind(str *callid, str *tag);
 /* Removes the bindings that expired before `now`; their number or -1. */
 int ns_store_purge(time_t now);
 
+/* Bindings in shared memory (ns_bcache.h), loaded now from the table
+ * (mod_init); from then on lookups do not query the table. */
+int ns_store_cache_init(unsigned int size);
+void ns_store_cache_destroy(void);
+
+/* The PEM of the certificate bound to (callid, tag), a pkg copy (lookups
+ * from the cache carry none). */
+int ns_store_binding_pem(str *callid, str *tag, str *pem);
+
 /* Calls f for every binding of watcher `aor` (at most `max`). */
 typedef void (*ns_store_visit_f)(
 		void *ctx, str *callid, str *tag, ns_binding_t *b);

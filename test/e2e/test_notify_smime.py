@@ -157,6 +157,20 @@ def publish(system, note, body=None, ctype="application/pidf+xml"):
         ua.close()
 
 
+def publish_then_subscribe(system, ua, note):
+    """alice publishes a PIDF with `note`, bob (ua) subscribes with his
+    certificate as certs-only; (the PIDF, the 2xx, the first NOTIFY, which
+    is encrypted)."""
+    r, published = publish(system, note)
+    assert r is not None and r.status == 200, r and r.first
+    final, n = subscribe(ua, "alice", body=certs_only(system, "bob"),
+                         ctype="application/pkcs7-mime; smime-type=certs-only")
+    assert final is not None and final.status in (200, 202), final and final.first
+    assert n is not None, "no NOTIFY"
+    assert n.first_value("Content-Type") == P7M_CTYPE
+    return published, final, n
+
+
 @pytest.fixture
 def registered(system, tmp_path):
     for u in ("alice", "bob", "carol"):
@@ -190,15 +204,9 @@ def test_notify_encrypted_to_certificate_from_subscribe(system, registered):
     store_cert(system, "bob", False)
     note = "enc-" + uuid.uuid4().hex
     cap = Capture()
-    r, published = publish(system, note)
-    assert r is not None and r.status == 200, r and r.first
     ua = sipua.new_ua("bob", h.UA_IP["bob"], (PCSCF_IP, SIP_PORT))
     try:
-        final, n = subscribe(ua, "alice", body=certs_only(system, "bob"),
-                             ctype="application/pkcs7-mime; smime-type=certs-only")
-        assert final is not None and final.status in (200, 202), final and final.first
-        assert n is not None, "no NOTIFY"
-        assert n.first_value("Content-Type") == P7M_CTYPE
+        published, final, n = publish_then_subscribe(system, ua, note)
         assert n.first_value("Content-Disposition") == P7M_DISP
         body = raw_body(n)
         assert int(n.first_value("Content-Length")) == len(body) > 0
@@ -358,3 +366,120 @@ def test_reload_rpc(system):
         with open(key, "wb") as f:
             f.write(good)
     assert "BEGIN" not in system.ps.log_text()[-20000:], "key material in the log"
+
+
+def restart_ps(system, env):
+    """The PS stopped and started again with env; presence and
+    notify_smime keep their state in the database."""
+    system.ps.stop()
+    system.ps = h.Role("ps", system.run_dir, env)
+    system.ps.start()
+    deadline = time.monotonic() + 20
+    assert h.wait_tcp(h.PS_IP, SIP_PORT, deadline)
+    while h.status_code(h.options(h.PS_IP, "127.0.1.99", timeout=0.5)) != 200:
+        assert time.monotonic() < deadline, "PS does not answer OPTIONS"
+
+
+@pytest.fixture
+def signing_ps(system):
+    """The PS restarted with -A SMIME_SIGN (modparam sign 1) for one test,
+    then restarted as before."""
+    plain_env = system.ps.env
+    restart_ps(system, dict(plain_env, EXTRA_DEFINES=plain_env["EXTRA_DEFINES"] + " SMIME_SIGN"))
+    try:
+        yield system
+    finally:
+        restart_ps(system, plain_env)
+
+
+def test_binding_survives_restart(system, registered):
+    """The binding is written to smime_binding before it is cached: after a
+    restart of the PS the cache is loaded from the table, and the next
+    NOTIFY of the subscription is still encrypted to the certificate bound
+    at SUBSCRIBE (bob's store row is gone meanwhile, so no other source
+    could give it)."""
+    system.set_pres_rules("alice", rules(("bob", True)))
+    ua = sipua.new_ua("bob", h.UA_IP["bob"], (PCSCF_IP, SIP_PORT))
+    try:
+        _, final, _ = publish_then_subscribe(system, ua, "before-" + uuid.uuid4().hex)
+        store_cert(system, "bob", False)
+        offset = len(system.ps.log_text())
+        restart_ps(system, system.ps.env)
+        assert system.ps.wait_log(r"[1-9]\d* subscription bindings loaded from table 'smime_binding'",
+                                  start=offset)
+        note = "after-" + uuid.uuid4().hex
+        r, published = publish(system, note)
+        assert r is not None and r.status == 200, r and r.first
+        n = ua.wait_notify(5)
+        assert n is not None, "no NOTIFY after the restart"
+        assert n.first_value("Content-Type") == P7M_CTYPE
+        pidf = decrypt(system, "bob", raw_body(n)).partition(b"\r\n\r\n")[2]
+        assert pidf == published
+        unsubscribe(ua, final)
+    finally:
+        ua.close()
+
+
+def split_signed(body, boundary):
+    """The two parts of a multipart/signed body (RFC 1847, RFC 2046 5.1.1),
+    split here independently of the module: the signed entity exactly as
+    signed, and the signature part's body (binary DER, as SIP carries it)."""
+    delim = b"--" + boundary
+    assert body.startswith(delim + b"\r\n"), body[:80]
+    rest = body[len(delim) + 2:]
+    first, _, rest = rest.partition(b"\r\n" + delim + b"\r\n")
+    second, _, tail = rest.partition(b"\r\n" + delim + b"--")
+    assert tail in (b"", b"\r\n"), tail[:40]
+    sig_head, _, sig = second.partition(b"\r\n\r\n")
+    assert b"application/pkcs7-signature" in sig_head, sig_head
+    return first, sig
+
+
+def test_signed_then_encrypted_verifies_with_openssl(signing_ps, registered, tmp_path):
+    """modparam sign: bob's NOTIFY, decrypted with his key, is a
+    multipart/signed entity (protocol application/pkcs7-signature,
+    micalg sha-256) that `openssl cms -verify` accepts against the demo CA,
+    signed by the PS's certificate, its content alice's PIDF byte for
+    byte."""
+    system = signing_ps
+    system.set_pres_rules("alice", rules(("bob", True)))
+    note = "signed-" + uuid.uuid4().hex
+    ua = sipua.new_ua("bob", h.UA_IP["bob"], (PCSCF_IP, SIP_PORT))
+    try:
+        published, final, n = publish_then_subscribe(system, ua, note)
+        entity = decrypt(system, "bob", raw_body(n))
+        head = entity.split(b"\r\n\r\n", 1)[0].decode()
+        assert re.match(r'Content-Type: multipart/signed; protocol="application/pkcs7-signature";'
+                        r' micalg=sha-256; boundary="?[^"\r\n]+"?$', head), head
+        boundary = re.search(r'boundary="?([^";\r\n]+)"?', head).group(1).encode()
+        content, sig = split_signed(entity.split(b"\r\n\r\n", 1)[1], boundary)
+        c = certs(system)
+        files = {n: os.path.join(str(tmp_path), n) for n in ("content", "sig.p7s", "signer.pem")}
+        with open(files["content"], "wb") as f:
+            f.write(content)
+
+        def verify(sig_der):
+            with open(files["sig.p7s"], "wb") as f:
+                f.write(sig_der)
+            return openssl("cms", "-verify", "-inform", "DER", "-binary",
+                           "-in", files["sig.p7s"], "-content", files["content"],
+                           "-CAfile", os.path.join(c, "ca.pem"),
+                           "-signer", files["signer.pem"])
+        rc, out, err = verify(sig)
+        assert rc == 0, err
+        assert "Verification successful" in err
+        # signed by the PS's own certificate
+        rc2, fp_signer, _ = openssl("x509", "-noout", "-fingerprint", "-sha256", "-in", files["signer.pem"])
+        rc3, fp_ps, _ = openssl("x509", "-noout", "-fingerprint", "-sha256", "-in", os.path.join(c, "ps.pem"))
+        assert rc2 == rc3 == 0 and fp_signer == fp_ps
+        inner_head, _, pidf = out.partition(b"\r\n\r\n")
+        assert inner_head == b"Content-Type: application/pidf+xml"
+        assert pidf == published, "signed content is not alice's PIDF byte for byte"
+        # the same command refuses the signature over other bytes
+        with open(files["content"], "wb") as f:
+            f.write(content.replace(note.encode(), b"x" * len(note)))
+        rc, _, err = verify(sig)
+        assert rc != 0 and "Verification successful" not in err
+        unsubscribe(ua, final)
+    finally:
+        ua.close()
