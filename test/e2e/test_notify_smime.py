@@ -483,3 +483,70 @@ def test_signed_then_encrypted_verifies_with_openssl(signing_ps, registered, tmp
         unsubscribe(ua, final)
     finally:
         ua.close()
+
+
+@pytest.fixture
+def cert_server_ps(system):
+    """An HTTPS credential server (nginx, certificate from the demo CA) and
+    the PS restarted with cert_url pointing at it, for one test."""
+    from xcap_nginx import XcapNginx
+    x = XcapNginx(system.run_dir)
+    certs_dir = os.path.join(x.docroot, "xcap-root", "certs")
+    os.makedirs(certs_dir, mode=0o755)
+    os.chmod(certs_dir, 0o755)
+    x.start()
+    plain_env = system.ps.env
+    url = f"https://{x.ip}:{x.port}/xcap-root/certs/{{aor}}.pem"
+    try:
+        restart_ps(system, dict(plain_env, EXTRA_DEFINES=plain_env["EXTRA_DEFINES"]
+                                + f' SMIME_CERT_URL="{url}" SMIME_CERT_URL_CA="{system.ca}"'))
+        yield system, certs_dir, x
+    finally:
+        restart_ps(system, plain_env)
+        x.stop()
+        x.close()
+
+
+def serve_cert(certs_dir, aor_user, pem_of):
+    path = os.path.join(certs_dir, f"{aor_user}@{DOMAIN}.pem")
+    with open(pem_of) as f, open(path, "w") as g:
+        g.write(f.read())
+    os.chmod(path, 0o644)
+
+
+def test_certificate_from_credential_server(cert_server_ps, registered):
+    """Neither the SUBSCRIBE nor the table has bob's certificate: the PS
+    fetches it over HTTPS from cert_url (checked against the CA), and the
+    NOTIFY is encrypted to it. carol's certificate served for bob is
+    refused (its subjectAltName is not bob's SIP URI): 403, and the log
+    says which check failed."""
+    system, certs_dir, nginx = cert_server_ps
+    system.set_pres_rules("alice", rules(("bob", True)))
+    store_cert(system, "bob", False)
+    c = certs(system)
+    serve_cert(certs_dir, "bob", os.path.join(c, "carol.pem"))
+    offset = len(system.ps.log_text())
+    note = "https-" + uuid.uuid4().hex
+    r, published = publish(system, note)
+    assert r is not None and r.status == 200, r and r.first
+    ua = sipua.new_ua("bob", h.UA_IP["bob"], (PCSCF_IP, SIP_PORT))
+    try:
+        final, n = subscribe(ua, "alice")
+        assert final is not None and final.status == 403, final and final.first
+        assert n is None
+        assert system.ps.wait_log(r"credential server's certificate for sip:bob@example\.com"
+                                  r" refused: .*", start=offset)
+        serve_cert(certs_dir, "bob", os.path.join(c, "bob.pem"))
+        ua.call_id = uuid.uuid4().hex
+        final, n = subscribe(ua, "alice")
+        assert final is not None and final.status in (200, 202), final and final.first
+        assert n is not None and n.first_value("Content-Type") == P7M_CTYPE
+        pidf = decrypt(system, "bob", raw_body(n)).partition(b"\r\n\r\n")[2]
+        assert pidf == published
+        rc, out = system.rpc("ps", "notify_smime.cert", f"sip:bob@{DOMAIN}")
+        assert rc == 0 and "https" in out, out
+        unsubscribe(ua, final)
+    finally:
+        ua.close()
+    with open(nginx.access_log) as f:
+        assert f.read().count(f"GET /xcap-root/certs/bob@{DOMAIN}.pem") >= 2
