@@ -1,0 +1,441 @@
+/*
+ * sip_privacy module: the trust domain by address and RFC 3323 / RFC 3325
+ * identity privacy at a P-CSCF or edge proxy (3GPP TS 33.141, TS 24.229).
+ *
+ *  - sp_trusted_src(), sp_trusted_dst(): is the previous hop, is the next
+ *    hop inside the trust domain (modparam "trusted": addresses, subnets).
+ *  - sp_strip_pai(): every P-Asserted-Identity of a request from outside
+ *    the trust domain is removed before anything reads it (RFC 3325 5).
+ *  - sp_privacy_id(): toward an untrusted next hop, P-Asserted-Identity is
+ *    withheld when the Privacy asks for "id" (or cannot be read), kept with
+ *    "none", and left to modparam "absent_policy" without Privacy; a
+ *    "critical" Privacy this proxy cannot satisfy gets 500 and the request
+ *    is not delivered.
+ *
+ * The decisions are in privacy.c, identity.c and sp_net.c (no Kamailio
+ * headers, unit-tested); this file reads the message and applies them.
+ */
+#include <string.h>
+
+#include "core/sr_module.h"
+#include "core/dprint.h"
+#include "core/ip_addr.h"
+#include "core/resolve.h"
+#include "core/data_lump.h"
+#include "core/lump_struct.h"
+#include "core/counters.h"
+#include "core/rpc.h"
+#include "core/rpc_lookup.h"
+#include "core/kemi.h"
+#include "core/parser/msg_parser.h"
+#include "core/parser/parse_uri.h"
+#include "modules/sl/sl.h"
+
+#include "privacy.h"
+#include "identity.h"
+#include "sp_net.h"
+#include "kreply.h"
+
+MODULE_VERSION
+
+/* Return codes (KEMI); the cfg wrappers turn SP_RC_REFUSED into 0, which
+ * ends the script. */
+#define SP_RC_TRUSTED 1		 /* trusted_src / trusted_dst: inside */
+#define SP_RC_UNTRUSTED (-1) /* trusted_src / trusted_dst: outside */
+#define SP_RC_REMOVED 1		 /* strip_pai / privacy_id: PAI removed */
+#define SP_RC_UNCHANGED 2	 /* strip_pai / privacy_id: nothing removed */
+#define SP_RC_ERROR (-1)	 /* the message could not be read */
+#define SP_RC_REFUSED (-2)	 /* privacy_id: 500 sent, do not deliver */
+
+/* What sp_privacy_id() itself provides: it withholds the identity ("id").
+ * "user" (anonymous From) and "header" (topology hiding) are not done by
+ * this function, so a "critical" request for them is refused rather than
+ * delivered without them; "session" is never provided. */
+#define SP_ID_CAPS SP_PRIV_ID
+
+#define SP_MAX_TRUSTED 64
+
+static sp_net_t _sp_nets[SP_MAX_TRUSTED];
+static int _sp_nnets = 0;
+static str _sp_absent_policy = str_init("keep");
+static sp_id_absent_policy_t _sp_absent = SP_ID_ABSENT_KEEP;
+
+static sl_api_t _sp_sl;
+
+static stat_var *_sp_st_pai_removed_untrusted;
+static stat_var *_sp_st_pai_removed_privacy;
+static stat_var *_sp_st_critical_refused;
+
+static int mod_init(void);
+static int sp_param_trusted(modparam_t type, void *val);
+static int w_sp_trusted_src(sip_msg_t *msg, char *p1, char *p2);
+static int w_sp_trusted_dst(sip_msg_t *msg, char *p1, char *p2);
+static int w_sp_strip_pai(sip_msg_t *msg, char *p1, char *p2);
+static int w_sp_privacy_id(sip_msg_t *msg, char *p1, char *p2);
+static void sp_rpc_trusted(rpc_t *rpc, void *ctx);
+
+static const char *sp_rpc_trusted_doc[2] = {
+		"The trust domain: the networks of modparam trusted, one per line"
+		" as address/prefix.",
+		0};
+
+/* clang-format off */
+static cmd_export_t cmds[] = {
+	{"sp_trusted_src", (cmd_function)w_sp_trusted_src, 0, 0, 0, ANY_ROUTE},
+	{"sp_trusted_dst", (cmd_function)w_sp_trusted_dst, 0, 0, 0,
+		REQUEST_ROUTE | FAILURE_ROUTE | BRANCH_ROUTE},
+	{"sp_strip_pai", (cmd_function)w_sp_strip_pai, 0, 0, 0, REQUEST_ROUTE},
+	{"sp_privacy_id", (cmd_function)w_sp_privacy_id, 0, 0, 0, REQUEST_ROUTE},
+	{0, 0, 0, 0, 0, 0}
+};
+
+static param_export_t params[] = {
+	{"trusted", PARAM_STRING | PARAM_USE_FUNC, (void *)sp_param_trusted},
+	{"absent_policy", PARAM_STR, &_sp_absent_policy},
+	{0, 0, 0}
+};
+
+static rpc_export_t rpc_cmds[] = {
+	{"sip_privacy.trusted", sp_rpc_trusted, sp_rpc_trusted_doc, RET_ARRAY},
+	{0, 0, 0, 0}
+};
+
+static stat_export_t mod_stats[] = {
+	{"pai_removed_untrusted", 0, &_sp_st_pai_removed_untrusted},
+	{"pai_removed_privacy", 0, &_sp_st_pai_removed_privacy},
+	{"critical_refused", 0, &_sp_st_critical_refused},
+	{0, 0, 0}
+};
+
+struct module_exports exports = {
+	"sip_privacy",   /* module name */
+	DEFAULT_DLFLAGS, /* dlopen flags */
+	cmds,            /* cmd (cfg function) exports */
+	params,          /* param exports */
+	0,               /* RPC method exports: registered in mod_init */
+	0,               /* pseudo-variables exports */
+	0,               /* response handling function */
+	mod_init,        /* module init function */
+	0,               /* per-child init function */
+	0                /* module destroy function */
+};
+/* clang-format on */
+
+/* ---- start-up -------------------------------------------------------- */
+
+/* modparam "trusted", once per network: parsed when the configuration is
+ * read, so that a bad value stops start-up and `kamailio -c` as well. */
+static int sp_param_trusted(modparam_t type, void *val)
+{
+	const char *s = val;
+	size_t len = s ? strlen(s) : 0;
+	int rc;
+
+	if(_sp_nnets >= SP_MAX_TRUSTED) {
+		LM_ERR("modparam trusted: more than %d networks; use subnets\n",
+				SP_MAX_TRUSTED);
+		return -1;
+	}
+	rc = sp_net_parse(s ? s : "", len, &_sp_nets[_sp_nnets]);
+	if(rc != SP_NET_OK) {
+		LM_ERR("modparam trusted: '%.*s' is not an IPv4/IPv6 address or"
+			   " address/prefix: %s\n",
+				(int)(len > SP_NET_MAX_LEN ? SP_NET_MAX_LEN : len), s ? s : "",
+				sp_net_strerror(rc));
+		return -1;
+	}
+	_sp_nnets++;
+	return 0;
+}
+
+static int mod_init(void)
+{
+	char net[SP_NET_STR_SIZE];
+	int i;
+
+	if(_sp_absent_policy.len == 4
+			&& strncasecmp(_sp_absent_policy.s, "keep", 4) == 0) {
+		_sp_absent = SP_ID_ABSENT_KEEP;
+	} else if(_sp_absent_policy.len == 6
+			  && strncasecmp(_sp_absent_policy.s, "remove", 6) == 0) {
+		_sp_absent = SP_ID_ABSENT_REMOVE;
+	} else {
+		LM_ERR("modparam absent_policy must be 'keep' or 'remove', not"
+			   " '%.*s'\n",
+				_sp_absent_policy.len, _sp_absent_policy.s);
+		return -1;
+	}
+	if(sl_load_api(&_sp_sl) < 0) {
+		LM_ERR("cannot bind the sl module (load sl.so before"
+			   " sip_privacy.so)\n");
+		return -1;
+	}
+	if(register_module_stats(exports.name, mod_stats) != 0) {
+		LM_ERR("cannot register statistics\n");
+		return -1;
+	}
+	if(rpc_register_array(rpc_cmds) != 0) {
+		LM_ERR("cannot register RPC commands\n");
+		return -1;
+	}
+	if(_sp_nnets == 0)
+		LM_INFO("no trusted network: every node is outside the trust"
+				" domain\n");
+	for(i = 0; i < _sp_nnets; i++) {
+		if(sp_net_format(&_sp_nets[i], net, sizeof(net)) > 0)
+			LM_INFO("trust domain: %s\n", net);
+	}
+	LM_INFO("P-Asserted-Identity toward untrusted hops without Privacy:"
+			" %s\n",
+			_sp_absent == SP_ID_ABSENT_KEEP ? "kept" : "removed");
+	return 0;
+}
+
+/* ---- trust ----------------------------------------------------------- */
+
+/* 1 when ip is inside the trust domain. */
+static int sp_ip_trusted(struct ip_addr *ip)
+{
+	if(ip->af == AF_INET && ip->len == 4)
+		return sp_net_match_any(_sp_nets, _sp_nnets, 4, ip->u.addr);
+	if(ip->af == AF_INET6 && ip->len == 16)
+		return sp_net_match_any(_sp_nets, _sp_nnets, 6, ip->u.addr);
+	return 0;
+}
+
+static int sp_src_trusted(sip_msg_t *msg)
+{
+	return sp_ip_trusted(&msg->rcv.src_ip);
+}
+
+static int ki_sp_trusted_src(sip_msg_t *msg)
+{
+	return sp_src_trusted(msg) ? SP_RC_TRUSTED : SP_RC_UNTRUSTED;
+}
+
+/* The next hop: the host of $du when set, else of the R-URI; trusted only
+ * when it is an IP literal inside the trust domain (a name would have to be
+ * resolved first, and DNS is not a trust anchor). */
+static int ki_sp_trusted_dst(sip_msg_t *msg)
+{
+	struct sip_uri du;
+	ip_addr_t ip;
+	str host;
+
+	if(msg->first_line.type != SIP_REQUEST) {
+		LM_ERR("sp_trusted_dst() is for requests\n");
+		return SP_RC_UNTRUSTED;
+	}
+	if(msg->dst_uri.s && msg->dst_uri.len > 0) {
+		if(parse_uri(msg->dst_uri.s, msg->dst_uri.len, &du) < 0) {
+			LM_ERR("destination URI '%.*s' unparsable: next hop untrusted\n",
+					msg->dst_uri.len, msg->dst_uri.s);
+			return SP_RC_UNTRUSTED;
+		}
+		host = du.host;
+	} else {
+		if(parse_sip_msg_uri(msg) < 0) {
+			LM_ERR("Request-URI unparsable: next hop untrusted\n");
+			return SP_RC_UNTRUSTED;
+		}
+		host = msg->parsed_uri.host;
+	}
+	if(host.len <= 0 || str2ipxbuf(&host, &ip) < 0) {
+		LM_DBG("next hop '%.*s' is not an IP literal: untrusted\n", host.len,
+				host.s ? host.s : "");
+		return SP_RC_UNTRUSTED;
+	}
+	return sp_ip_trusted(&ip) ? SP_RC_TRUSTED : SP_RC_UNTRUSTED;
+}
+
+/* ---- header removal -------------------------------------------------- */
+
+/* 1 when a delete lump already covers hf (a second call on one message). */
+static int sp_hf_deleted(sip_msg_t *msg, hdr_field_t *hf)
+{
+	struct lump *l;
+	int off = hf->name.s - msg->buf;
+
+	for(l = msg->add_rm; l; l = l->next) {
+		if(l->op == LUMP_DEL && l->u.offset <= off
+				&& off < l->u.offset + l->len)
+			return 1;
+	}
+	return 0;
+}
+
+/* Removes every P-Asserted-Identity header (each with all its values),
+ * counts them in `st` and logs `why`: SP_RC_REMOVED, SP_RC_UNCHANGED (none
+ * there) or SP_RC_ERROR. */
+static int sp_pai_remove_all(sip_msg_t *msg, stat_var *st, const char *why)
+{
+	hdr_field_t *hf;
+	int n = 0;
+
+	if(parse_headers(msg, HDR_EOH_F, 0) < 0) {
+		LM_ERR("cannot parse the headers\n");
+		return SP_RC_ERROR;
+	}
+	for(hf = msg->headers; hf; hf = hf->next) {
+		if(hf->type != HDR_PAI_T || sp_hf_deleted(msg, hf))
+			continue;
+		if(del_lump(msg, hf->name.s - msg->buf, hf->len, HDR_PAI_T) == 0) {
+			LM_ERR("cannot remove a P-Asserted-Identity header\n");
+			return SP_RC_ERROR;
+		}
+		n++;
+	}
+	if(n == 0)
+		return SP_RC_UNCHANGED;
+	update_stat(st, n);
+	LM_DBG("%d P-Asserted-Identity header(s) removed: %s (source %s:%d)\n", n,
+			why, ip_addr2a(&msg->rcv.src_ip), (int)msg->rcv.src_port);
+	return SP_RC_REMOVED;
+}
+
+static int ki_sp_strip_pai(sip_msg_t *msg)
+{
+	if(sp_src_trusted(msg))
+		return SP_RC_UNCHANGED;
+	return sp_pai_remove_all(
+			msg, _sp_st_pai_removed_untrusted, "untrusted source");
+}
+
+/* ---- privacy toward an untrusted hop --------------------------------- */
+
+/* Reads every Privacy header into p (see privacy.h: never "no privacy"
+ * for a header it cannot read). 0, or -1 when the message is unreadable. */
+static int sp_privacy_read(sip_msg_t *msg, sp_priv_t *p)
+{
+	sp_str_t vals[SP_PRIV_MAX_HDRS];
+	hdr_field_t *hf;
+	size_t n = 0;
+	int rc;
+
+	if(parse_headers(msg, HDR_EOH_F, 0) < 0) {
+		LM_ERR("cannot parse the headers\n");
+		return -1;
+	}
+	for(hf = msg->headers; hf; hf = hf->next) {
+		if(hf->type != HDR_PRIVACY_T)
+			continue;
+		if(n < SP_PRIV_MAX_HDRS) {
+			vals[n].s = hf->body.s;
+			vals[n].len = (size_t)hf->body.len;
+		}
+		n++; /* counted beyond the bound: the parser refuses so many */
+	}
+	rc = sp_priv_parse(n ? vals : NULL, n, p);
+	if(rc != SP_PRIV_OK)
+		LM_NOTICE("%zu Privacy header(s) unparsable (%s): read as asking"
+				  " for all the privacy the service gives\n",
+				n, sp_priv_strerror(rc));
+	return 0;
+}
+
+static int ki_sp_privacy_id(sip_msg_t *msg)
+{
+	sp_priv_t p;
+	sp_priv_decision_t d;
+
+	if(msg->first_line.type != SIP_REQUEST) {
+		LM_ERR("sp_privacy_id() is for requests\n");
+		return SP_RC_ERROR;
+	}
+	if(sp_privacy_read(msg, &p) < 0)
+		return SP_RC_ERROR;
+	if(sp_priv_decide(&p, SP_ID_CAPS, &d) != SP_PRIV_OK) {
+		LM_ERR("no privacy decision\n");
+		return SP_RC_ERROR;
+	}
+	if(d.refuse) {
+		update_stat(_sp_st_critical_refused, 1);
+		LM_NOTICE("%.*s from %s refused: critical privacy not provided"
+				  " (%s)\n",
+				msg->first_line.u.request.method.len,
+				msg->first_line.u.request.method.s, ip_addr2a(&msg->rcv.src_ip),
+				d.reason);
+		/* not delivered even when the reply could not be sent */
+		kreply(&_sp_sl, msg, SP_PRIV_REFUSE_CODE, d.reason, NULL);
+		return SP_RC_REFUSED;
+	}
+	if(!sp_id_pai_remove(sp_priv_requested(&p), _sp_absent))
+		return SP_RC_UNCHANGED;
+	return sp_pai_remove_all(msg, _sp_st_pai_removed_privacy,
+			"privacy toward an untrusted next hop");
+}
+
+/* ---- cfg wrappers ---------------------------------------------------- */
+
+static int w_sp_trusted_src(sip_msg_t *msg, char *p1, char *p2)
+{
+	return ki_sp_trusted_src(msg);
+}
+
+static int w_sp_trusted_dst(sip_msg_t *msg, char *p1, char *p2)
+{
+	return ki_sp_trusted_dst(msg);
+}
+
+static int w_sp_strip_pai(sip_msg_t *msg, char *p1, char *p2)
+{
+	return ki_sp_strip_pai(msg);
+}
+
+static int w_sp_privacy_id(sip_msg_t *msg, char *p1, char *p2)
+{
+	int rc = ki_sp_privacy_id(msg);
+
+	return rc == SP_RC_REFUSED ? 0 : rc;
+}
+
+/* ---- RPC ------------------------------------------------------------- */
+
+static void sp_rpc_trusted(rpc_t *rpc, void *ctx)
+{
+	char net[SP_NET_STR_SIZE];
+	int i;
+
+	for(i = 0; i < _sp_nnets; i++) {
+		if(sp_net_format(&_sp_nets[i], net, sizeof(net)) < 0) {
+			rpc->fault(ctx, 500, "cannot format a network");
+			return;
+		}
+		if(rpc->add(ctx, "s", net) < 0)
+			return;
+	}
+}
+
+/* ---- KEMI ------------------------------------------------------------ */
+
+/* clang-format off */
+static sr_kemi_t sr_kemi_sip_privacy_exports[] = {
+	{ str_init("sip_privacy"), str_init("sp_trusted_src"),
+		SR_KEMIP_INT, ki_sp_trusted_src,
+		{ SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE,
+			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
+	},
+	{ str_init("sip_privacy"), str_init("sp_trusted_dst"),
+		SR_KEMIP_INT, ki_sp_trusted_dst,
+		{ SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE,
+			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
+	},
+	{ str_init("sip_privacy"), str_init("sp_strip_pai"),
+		SR_KEMIP_INT, ki_sp_strip_pai,
+		{ SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE,
+			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
+	},
+	{ str_init("sip_privacy"), str_init("sp_privacy_id"),
+		SR_KEMIP_INT, ki_sp_privacy_id,
+		{ SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE,
+			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
+	},
+	{ {0, 0}, {0, 0}, 0, NULL, { 0, 0, 0, 0, 0, 0 } }
+};
+/* clang-format on */
+
+int mod_register(char *path, int *dlflags, void *p1, void *p2)
+{
+	sr_kemi_modules_add(sr_kemi_sip_privacy_exports);
+	return 0;
+}
