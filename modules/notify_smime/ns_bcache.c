@@ -8,7 +8,6 @@
 #include "core/dprint.h"
 #include "core/hashes.h"
 #include "core/locking.h"
-#include "core/mem/pkg.h"
 #include "core/mem/shm.h"
 
 #include "ns_bcache.h"
@@ -148,19 +147,6 @@ int ns_bcache_put(str *callid, str *tag, ns_binding_t *b)
 	return 0;
 }
 
-static int ns_bc_pkg(str *dst, str *src)
-{
-	dst->s = pkg_malloc(src->len + 1);
-	if(!dst->s) {
-		PKG_MEM_ERROR;
-		return -1;
-	}
-	memcpy(dst->s, src->s, src->len);
-	dst->s[src->len] = '\0';
-	dst->len = src->len;
-	return 0;
-}
-
 int ns_bcache_get(str *callid, str *tag, ns_binding_t *b)
 {
 	ns_bentry_t **pe;
@@ -172,8 +158,9 @@ int ns_bcache_get(str *callid, str *tag, ns_binding_t *b)
 	lock_set_get(_ns_bc_locks, i);
 	pe = ns_bc_find(i, callid, tag);
 	if(pe) {
-		if(ns_bc_pkg(&b->pres_uri, &(*pe)->pres_uri) < 0
-				|| ns_bc_pkg(&b->watcher, &(*pe)->watcher) < 0) {
+		if(ns_pkg_dup(&b->pres_uri, (*pe)->pres_uri.s, (*pe)->pres_uri.len) < 0
+				|| ns_pkg_dup(&b->watcher, (*pe)->watcher.s, (*pe)->watcher.len)
+						   < 0) {
 			ret = NS_STORE_ERR;
 		} else {
 			memcpy(b->fp, (*pe)->fp, sizeof(b->fp));

@@ -130,7 +130,7 @@ static void ns_val_int(db_val_t *v, int i)
 	v->val.int_val = i;
 }
 
-static int ns_pkg_dup(str *dst, const char *s, int len)
+int ns_pkg_dup(str *dst, const char *s, int len)
 {
 	dst->s = pkg_malloc(len + 1);
 	if(!dst->s) {

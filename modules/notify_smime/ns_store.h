@@ -38,6 +38,10 @@ typedef struct ns_binding
 
 void ns_binding_free(ns_binding_t *b);
 
+/* A NUL-terminated pkg copy of s (len bytes) into dst: 0, or -1 out of
+ * memory (dst empty). */
+int ns_pkg_dup(str *dst, const char *s, int len);
+
 /* mod_init: binds the DB module and checks the tables' versions (a
  * missing or unreadable database is a start-up error). */
 int ns_store_init(str *db_url, str *cert_table, str *binding_table);
