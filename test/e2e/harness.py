@@ -18,11 +18,14 @@ TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SIPP_DIR = os.path.join(TOP, "test", "sipp")
 DOMAIN = "example.com"
 
-PCSCF_IP = os.environ.get("TEST_PCSCF_IP", "127.0.1.10")
-PS_IP = os.environ.get("TEST_PS_IP", "127.0.1.20")
+# TEST_NET moves the whole suite to another 127.0.N net (two suites at once).
+NET = os.environ.get("TEST_NET", "127.0.1")
+PCSCF_IP = os.environ.get("TEST_PCSCF_IP", f"{NET}.10")
+PS_IP = os.environ.get("TEST_PS_IP", f"{NET}.20")
 SIP_PORT, TLS_PORT, XCAP_PORT = 5060, 5061, 5443
-UA_IP = {"alice": "127.0.1.31", "bob": "127.0.1.32", "carol": "127.0.1.33",
-         "mallory": "127.0.1.66", "peer": "127.0.1.40"}
+UA_IP = {"alice": f"{NET}.31", "bob": f"{NET}.32", "carol": f"{NET}.33",
+         "mallory": f"{NET}.66", "peer": f"{NET}.40"}
+PROBE_IP = f"{NET}.99"  # source of liveness OPTIONS
 TRUSTED_PEER_IP = UA_IP["peer"]  # trusted by the PS like the P-CSCF
 NONCE_EXPIRE = 5  # seconds; short so that a stale nonce can be waited out
 AUTH_RETRIES = 1  # a wrong digest answer is challenged once more, then 403
@@ -171,7 +174,7 @@ class System:
             if not wait_tcp(ip, port, deadline):
                 raise RuntimeError(f"{ip}:{port} did not open; see logs in {self.run_dir}")
         for ip in (PCSCF_IP, PS_IP):
-            while status_code(options(ip, "127.0.1.99", timeout=0.5)) != 200:
+            while status_code(options(ip, PROBE_IP, timeout=0.5)) != 200:
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"{ip} does not answer OPTIONS")
 

@@ -201,7 +201,7 @@ def bad(first, headers, body=""):
     return (first + "\r\n" + "".join(h + "\r\n" for h in headers) + "\r\n" + body).encode()
 
 
-VIA = "Via: SIP/2.0/UDP 127.0.1.66:5999;rport;branch=z9hG4bK"
+VIA = f"Via: SIP/2.0/UDP {h.NET}.66:5999;rport;branch=z9hG4bK"
 FROM = "From: <sip:m@example.com>;tag=1"
 TO = "To: <sip:alice@example.com>"
 
@@ -234,14 +234,14 @@ def test_malformed_request_then_served(system, target, name, data, expected):
     ip = PCSCF_IP if target == "pcscf" else PS_IP
     role = system.pcscf if target == "pcscf" else system.ps
     offset = len(role.log_text())
-    reply = h.udp_request(ip, SIP_PORT, data, "127.0.1.66", timeout=1.0)
+    reply = h.udp_request(ip, SIP_PORT, data, f"{h.NET}.66", timeout=1.0)
     if isinstance(expected, int):
         assert h.status_code(reply) == expected
     else:
         assert reply is None
         assert role.wait_log(expected, timeout=3, start=offset), \
             f"no log line /{expected}/ for the dropped message"
-    assert h.status_code(h.options(ip, "127.0.1.99")) == 200
+    assert h.status_code(h.options(ip, h.PROBE_IP)) == 200
     assert system.pcscf.alive() and system.ps.alive()
 
 

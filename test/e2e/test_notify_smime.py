@@ -376,7 +376,7 @@ def restart_ps(system, env):
     system.ps.start()
     deadline = time.monotonic() + 20
     assert h.wait_tcp(h.PS_IP, SIP_PORT, deadline)
-    while h.status_code(h.options(h.PS_IP, "127.0.1.99", timeout=0.5)) != 200:
+    while h.status_code(h.options(h.PS_IP, h.PROBE_IP, timeout=0.5)) != 200:
         assert time.monotonic() < deadline, "PS does not answer OPTIONS"
 
 

@@ -301,7 +301,7 @@ def test_bad_policy_fails_closed(system, published, doc, why):
         ua.close()
     assert system.ps.wait_log(r"pres-rules of sip:alice@example.com .*" + re.escape(why),
                               start=offset)
-    assert h.status_code(h.options(PS_IP, "127.0.1.99")) == 200
+    assert h.status_code(h.options(PS_IP, h.PROBE_IP)) == 200
 
 
 def test_rpc_show_has_no_secrets(system):

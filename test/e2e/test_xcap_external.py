@@ -14,7 +14,7 @@ from harness import DOMAIN, SIP_PORT
 from test_watcher_auth import BOB_HA1, policy
 from xcap_nginx import XcapNginx
 
-PS2_IP = "127.0.1.21"
+PS2_IP = f"{h.NET}.21"
 XCAP_TIMEOUT_MS = 600
 XCAP_TTL = 1
 XCAP_STALE_TTL = 4
@@ -26,10 +26,10 @@ ALICE = f"sip:alice@{DOMAIN}"
 def xsys():
     run_dir = os.path.join(h.TOP, "build", "test-run-xcap")
     s = h.System(run_dir)
-    s.env = dict(s.env, PCSCF_IP="127.0.1.11", PS_IP=PS2_IP,
+    s.env = dict(s.env, PCSCF_IP=f"{h.NET}.11", PS_IP=PS2_IP,
                  EXTRA_DEFINES=" ".join([
                      "WITH_XCAP_ROOT",
-                     'XCAP_ROOT="https://127.0.1.50:8443/xcap-root"',
+                     f'XCAP_ROOT="https://{h.NET}.50:8443/xcap-root"',
                      f'XCAP_CA_FILE="{run_dir}/certs/ca.pem"',
                      f"XCAP_TIMEOUT={XCAP_TIMEOUT_MS}",
                      "XCAP_CONNECT_TIMEOUT=300",
@@ -43,7 +43,7 @@ def xsys():
         s.ps.start()
         deadline = time.monotonic() + 20
         assert h.wait_tcp(PS2_IP, SIP_PORT, deadline)
-        while h.status_code(h.options(PS2_IP, "127.0.1.99", timeout=0.5)) != 200:
+        while h.status_code(h.options(PS2_IP, h.PROBE_IP, timeout=0.5)) != 200:
             assert time.monotonic() < deadline, "PS with xcap_root does not answer"
         s.nginx = x
         yield s
@@ -123,7 +123,7 @@ def test_server_down_cached_copy_then_closed(xsys):
         # and a presentity never fetched gets no policy-less pass either
         _, r = ua.subscribe("carol")
         assert r.status == 500
-        assert h.status_code(h.options(PS2_IP, "127.0.1.99")) == 200
+        assert h.status_code(h.options(PS2_IP, h.PROBE_IP)) == 200
     finally:
         ua.close()
         xsys.nginx.start()
@@ -142,7 +142,7 @@ def test_slow_server_bounded_and_closed(xsys, tls):
         assert r is not None and r.status == 500
         # the SIP worker was held for about the XCAP timeout, not more
         assert took < XCAP_TIMEOUT_MS / 1000 + 1.0, took
-        assert h.status_code(h.options(PS2_IP, "127.0.1.99")) == 200
+        assert h.status_code(h.options(PS2_IP, h.PROBE_IP)) == 200
     finally:
         ua.close()
         xsys.nginx.stop_slow()

@@ -47,7 +47,8 @@ import urllib.parse
 import urllib.request
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-XCAP_IP = os.environ.get("TEST_XCAP_EXT_IP", "127.0.1.50")
+XCAP_IP = os.environ.get(
+    "TEST_XCAP_EXT_IP", os.environ.get("TEST_NET", "127.0.1") + ".50")
 XCAP_PORT = int(os.environ.get("TEST_XCAP_EXT_PORT", "8443"))
 XCAP_CN = "xcap-ext.example.com"
 CONTENT_TYPE = "application/auth-policy+xml"
