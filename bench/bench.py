@@ -35,10 +35,13 @@ BENCH_AUTH_CG_RATE, BENCH_AUTH_CG_LIMIT, BENCH_AUTH_WARMUP, BENCH_COLD_CALLS,
 BENCH_SKIP_SIZES=1, BENCH_SIZE_RULES, BENCH_SIZE_CALLS, BENCH_NEW_CALLS,
 BENCH_COLD_SIZE_CALLS (comma lists, one value per size), BENCH_SKIP_SMIME=1,
 BENCH_SMIME_ITERS, BENCH_SMIME_REPS, BENCH_SKIP_NOTIFY=1, BENCH_NOTIFY_WATCHERS,
-BENCH_NOTIFY_PUBLISHES, BENCH_NOTIFY_RATE, BENCH_NOTIFY_ROUNDS. `bench.py
+BENCH_NOTIFY_PUBLISHES, BENCH_NOTIFY_RATE, BENCH_NOTIFY_ROUNDS,
+BENCH_SKIP_PRIVACY=1, BENCH_PRIVACY_ROUNDS, BENCH_PRIVACY_CG_CALLS,
+BENCH_PRIVACY_CG_RATE. `bench.py
 --only smime` runs the notify_smime section (bench/smime_bench.c) alone,
 without Kamailio; `--only notify` its end-to-end section (PS CPU per NOTIFY,
-clear against encrypted) alone.
+clear against encrypted) alone; `--only privacy` the sip_privacy section
+(P-CSCF CPU and instructions per message with and without it) alone.
 """
 import hashlib
 import json
@@ -1621,16 +1624,23 @@ def smime_only():
     full run's build/bench/results.txt stays as it was."""
     os.makedirs(OUT_DIR, exist_ok=True)
     sm = smime_bench()
-    text = (f"bench --only smime: {time.strftime('%Y-%m-%d %H:%M:%S')}, {os.cpu_count()} cores, "
-            f"{time.monotonic() - T0:.0f}s\n\n" + smime_table(sm) + "\n")
-    with open(os.path.join(SMIME_DIR, "results.txt"), "w") as f:
+    only_results("smime", SMIME_DIR, {"smime_bench": sm}, smime_table(sm))
+    return 0
+
+
+def only_results(name, out_dir, res, table_text):
+    """A `--only NAME` run's table: printed, and in out_dir/results.txt
+    (and res in results.json)."""
+    os.makedirs(out_dir, exist_ok=True)
+    text = (f"bench --only {name}: {time.strftime('%Y-%m-%d %H:%M:%S')}, {os.cpu_count()} cores, "
+            f"load average before: {BEFORE_LOAD}, {time.monotonic() - T0:.0f}s\n\n" + table_text + "\n")
+    with open(os.path.join(out_dir, "results.txt"), "w") as f:
         f.write(text)
-    with open(os.path.join(SMIME_DIR, "results.json"), "w") as f:
-        json.dump({"smime_bench": sm}, f, indent=1)
+    with open(os.path.join(out_dir, "results.json"), "w") as f:
+        json.dump(res, f, indent=1)
     print()
     print(text, end="")
-    say(f"done; table in {os.path.relpath(os.path.join(SMIME_DIR, 'results.txt'), TOP)}")
-    return 0
+    say(f"done; table in {os.path.relpath(os.path.join(out_dir, 'results.txt'), TOP)}")
 
 # ---- end of notify_smime: bench/smime_bench.c
 
@@ -1698,7 +1708,9 @@ def notify_prepare():
     settle_db()
 
 
-def notify_segment(name, defines, encrypt, tag):
+def notify_segment(name, defines, encrypt, tag, watcher=None):
+    """One segment of the notify load (see above); watcher: the watcher
+    scenario (default bench/notify_watcher.xml)."""
     import threading
     system = System({"EXTRA_DEFINES": defines} if defines else {})
     notify_prepare()
@@ -1711,7 +1723,7 @@ def notify_segment(name, defines, encrypt, tag):
         ps0 = notify_stats(system.ps)
         box = {}
         wt = threading.Thread(target=lambda: box.update(r=sipp(
-            os.path.join(BENCH_DIR, "notify_watcher.xml"), "bob", f"{tag}-watchers",
+            watcher or os.path.join(BENCH_DIR, "notify_watcher.xml"), "bob", f"{tag}-watchers",
             calls=NOTIFY_WATCHERS, rate=NOTIFY_WATCHERS, keys={"presentity": "alice"},
             timeout=NOTIFY_PUBLISHES // NOTIFY_RATE + 60)))
         wt.start()
@@ -1754,6 +1766,9 @@ def notify_segment(name, defines, encrypt, tag):
          "watchers_failed": wr.failed if wr else None, "watcher_retrans": wr.retrans if wr else None,
          "notifies": notifies, "died": died,
          "smime": {k.split(":", 1)[1]: d("ps", k) for k in st1["ps"] if k.startswith("notify_smime:")},
+         "pcscf_msgs": d("pcscf", "core:rcv_requests") + d("pcscf", "core:rcv_replies"),
+         "privacy": {k.split(":", 1)[1]: d("pcscf", k) for k in st1["pcscf"]
+                     if k.startswith("sip_privacy:")},
          "roles": {}}
     for role in system.roles:
         delta = {pid: cpu1[role.name][pid] - cpu0[role.name].get(pid, 0) for pid in cpu1[role.name]}
@@ -1831,18 +1846,198 @@ def notify_only():
     os.makedirs(os.path.join(OUT_DIR, "logs"), exist_ok=True)
     os.makedirs(NOTIFY_DIR, exist_ok=True)
     res = notify_bench()
-    text = (f"bench --only notify: {time.strftime('%Y-%m-%d %H:%M:%S')}, {os.cpu_count()} cores, "
-            f"load average before: {BEFORE_LOAD}, {time.monotonic() - T0:.0f}s\n\n" + notify_table(res) + "\n")
-    with open(os.path.join(NOTIFY_DIR, "results.txt"), "w") as f:
-        f.write(text)
-    with open(os.path.join(NOTIFY_DIR, "results.json"), "w") as f:
-        json.dump({"notify": res}, f, indent=1)
-    print()
-    print(text, end="")
-    say(f"done; table in {os.path.relpath(os.path.join(NOTIFY_DIR, 'results.txt'), TOP)}")
+    only_results("notify", NOTIFY_DIR, {"notify": res}, notify_table(res))
     return 0 if all(r["ok"] for r in res.values()) and not DIED else 1
 
 # ---- end of notify_smime end to end: --only notify
+
+
+# ---------------------------------------------------------------- sip_privacy: --only privacy
+# The issue's requirement: the P-CSCF relaying SUBSCRIBE/NOTIFY with
+# sip_privacy on every message costs at most PRIVACY_TARGET x the CPU
+# seconds per message of the same routing script without it (-A
+# WITHOUT_PRIVACY: the script calls no sip_privacy function; every module,
+# topos and the rest of the script are the same in both arms).
+#  CPU: the notify load above (NOTIFY_WATCHERS subscriptions of bob to
+#    alice, alice publishing NOTIFY_PUBLISHES times), bob's SUBSCRIBEs
+#    carrying "Privacy: PRIVACY_VALUE"; P-CSCF CPU of all its processes over
+#    the publishing, divided by the SIP messages it received in that window
+#    (core:rcv_requests + core:rcv_replies: PUBLISHes and their replies,
+#    NOTIFYs and their 200s). PRIVACY_ROUNDS rounds, arms interleaved
+#    (AB BA), fresh roles per segment.
+#  Instructions: the P-CSCF under callgrind (inside receive_msg), one
+#    session per arm; per Privacy value of PRIVACY_VALUES a phase of
+#    PRIVACY_CG_CALLS calls of bench/subscribe.xml (SUBSCRIBE, NOTIFY,
+#    un-SUBSCRIBE, NOTIFY) with that Privacy on both SUBSCRIBEs; Ir per
+#    message the P-CSCF received.
+# `bench/bench.py --only privacy` runs this section alone (table in
+# build/bench/privacy/results.txt); a full run includes it unless
+# BENCH_SKIP_PRIVACY=1.
+
+PRIVACY_ROUNDS = knob("PRIVACY_ROUNDS", 2)
+PRIVACY_CG_CALLS = knob("PRIVACY_CG_CALLS", 20)
+PRIVACY_CG_RATE = knob("PRIVACY_CG_RATE", 4)
+SKIP_PRIVACY = os.environ.get("BENCH_SKIP_PRIVACY") == "1"
+PRIVACY_TARGET = 1.05
+PRIVACY_VALUE = "id"
+# None: no Privacy header at all
+PRIVACY_VALUES = [None, "none", "id", "user", "header", "user;header;id"]
+PRIVACY_ARMS = [("without sip_privacy", "WITHOUT_PRIVACY"), ("sip_privacy", "")]
+PRIVACY_DIR = os.path.join(OUT_DIR, "privacy")
+
+
+def privacy_scenario(base, value):
+    """bench/<base> with "Privacy: value" after every "Event: presence"
+    line (every SUBSCRIBE), written to build/bench/privacy."""
+    with open(os.path.join(BENCH_DIR, base)) as f:
+        text = f.read()
+    if value is None:
+        return os.path.join(BENCH_DIR, base)
+    n = text.count("      Event: presence\n")
+    if n != 2:
+        raise BenchError(f"bench/{base}: expected 2 SUBSCRIBEs, found {n}")
+    text = text.replace("      Event: presence\n", f"      Event: presence\n      Privacy: {value}\n")
+    slug = re.sub(r"\W+", "-", value).strip("-")
+    path = os.path.join(PRIVACY_DIR, f"{os.path.splitext(base)[0]}-{slug}.xml")
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def privacy_cpu():
+    """PRIVACY_ROUNDS rounds of both arms; per arm the sums of its segments."""
+    watcher = privacy_scenario("notify_watcher.xml", PRIVACY_VALUE)
+    segs = {a[0]: [] for a in PRIVACY_ARMS}
+    for rnd in range(1, PRIVACY_ROUNDS + 1):
+        for name, defines in (PRIVACY_ARMS if rnd % 2 else list(reversed(PRIVACY_ARMS))):
+            slug = re.sub(r"\W+", "-", name).strip("-")
+            segs[name].append(notify_segment(name, defines, False, f"privacy-{slug}-r{rnd}",
+                                             watcher=watcher))
+    out = {}
+    for name, ms in segs.items():
+        n = sum(x["pcscf_msgs"] for x in ms)
+        out[name] = {"segments": ms, "msgs": n, "ok": all(x["ok"] for x in ms),
+                     "privacy": {k: sum(x["privacy"].get(k, 0) for x in ms)
+                                 for k in sorted({k for x in ms for k in x["privacy"]})},
+                     "us_per_msg": (sum(x["roles"]["pcscf"]["cpu_s"] for x in ms) / n * 1e6
+                                    if n else None),
+                     "ps_us_per_notify": (sum(x["roles"]["ps"]["cpu_s"] for x in ms)
+                                          / sum(x["notifies"] for x in ms) * 1e6
+                                          if sum(x["notifies"] for x in ms) else None)}
+    return out
+
+
+def privacy_cg_arm(name, defines):
+    """One callgrind session of an arm: {privacy value: phase}."""
+    class _Arm:   # what sipp_run needs of an Arm
+        ua, keys, auth, sipp_extra = "bob", {"presentity": "alice"}, None, []
+    slug = re.sub(r"\W+", "-", name).strip("-")
+    system = System({"EXTRA_DEFINES": defines} if defines else {})
+    notify_prepare()
+    settle_db()
+    # the roles start under callgrind and answer no SIP before the load:
+    # registrations and alice's publication are made by a native run first
+    system.start(f"privacy-cg-{slug}-setup")
+    try:
+        system.write_pres_rules("alice", notify_policy(False))
+        register("alice")
+        register("bob")
+        publish("alice")
+    finally:
+        system.stop()
+    sess = CgSession(system, f"privacy-cg-{slug}", roles=("pcscf",))
+    sess.start()
+    phases = {}
+    try:
+        for value in ["warmup"] + PRIVACY_VALUES:
+            arm = _Arm()
+            scen = privacy_scenario("subscribe.xml", None if value == "warmup" else value)
+            arm.scenario = lambda scen=scen: scen
+            label = "absent" if value is None else value
+            ph = sess.measure(label, lambda: sipp_run(arm, f"privacy-cg-{slug}-{re.sub(r'[^a-z]+', '-', label)}",
+                                                      PRIVACY_CG_CALLS, PRIVACY_CG_RATE, 4),
+                              strict=False)
+            if value != "warmup":
+                phases[label] = ph
+            if ph["died"]:
+                break
+    finally:
+        sess.stop()
+    return phases
+
+
+def privacy_bench():
+    check_addresses_free()
+    os.makedirs(PRIVACY_DIR, exist_ok=True)
+    say("provisioning build/bench-run")
+    System().provision()
+    res = {"cpu": privacy_cpu(), "cg": None}
+    if not SKIP_CALLGRIND:
+        res["cg"] = {name: privacy_cg_arm(name, defines) for name, defines in PRIVACY_ARMS}
+    return res
+
+
+def privacy_ok(res):
+    cg_ok = res["cg"] is None or all(ph.get("valid") and not ph["died"]
+                                     for arm in res["cg"].values() for ph in arm.values())
+    return all(r["ok"] for r in res["cpu"].values()) and cg_ok
+
+
+def privacy_table(res):
+    cpu = res["cpu"]
+    base, arm = cpu[PRIVACY_ARMS[0][0]], cpu[PRIVACY_ARMS[1][0]]
+    lines = [f"sip_privacy at the P-CSCF: CPU per SIP message the P-CSCF received, {NOTIFY_WATCHERS} "
+             f"subscriptions of bob to alice (Privacy: {PRIVACY_VALUE}),",
+             f"  {NOTIFY_PUBLISHES} PUBLISH modifications at {NOTIFY_RATE}/s per segment, "
+             f"{PRIVACY_ROUNDS} rounds (arms interleaved, fresh roles each segment);",
+             "  window: the publishing (PUBLISH + reply, NOTIFY + 200 per watcher). PS CPU per NOTIFY: a",
+             "  control for the machine's speed (the PS runs the same script in both arms).", ""]
+    head = (f"{'arm':<20} {'P-CSCF msgs':>11} {'us/msg':>8} {'x without':>9} {'PS us/NOTIFY':>12} "
+            f"{'x without':>9}  per round P-CSCF us/msg")
+    lines += [head, "-" * len(head)]
+    for name, _ in PRIVACY_ARMS:
+        r = cpu[name]
+        rounds = "; ".join(fmt(x["roles"]["pcscf"]["cpu_s"] / x["pcscf_msgs"] * 1e6
+                               if x["pcscf_msgs"] else None, ".1f") for x in r["segments"])
+        lines.append(f"{name:<20} {r['msgs']:>11} {fmt(r['us_per_msg'], '.1f'):>8} "
+                     f"{fmt(ratio(r['us_per_msg'], base['us_per_msg']), '.3f'):>9} "
+                     f"{fmt(r['ps_us_per_notify'], '.1f'):>12} "
+                     f"{fmt(ratio(r['ps_us_per_notify'], base['ps_us_per_notify']), '.3f'):>9}  {rounds}"
+                     + ("" if r["ok"] else "  (FAILED segment: see the log lines)"))
+    st = ", ".join(f"{k} {v}" for k, v in arm["privacy"].items() if v) or "-"
+    lines.append(f"  sip_privacy statistics over the sip_privacy arm's windows: {st}")
+    rr = ratio(arm["us_per_msg"], base["us_per_msg"])
+    lines.append("")
+    lines.append(f"Target P-CSCF CPU per message, sip_privacy <= {PRIVACY_TARGET:.2f}x without: "
+                 f"{fmt(rr, '.3f')}x, "
+                 + ("not measured" if rr is None else "met" if rr <= PRIVACY_TARGET else "NOT met")
+                 + ("" if arm["ok"] and base["ok"] else " (INVALID: a segment failed)"))
+    if res["cg"]:
+        lines += ["", f"P-CSCF instructions per message received (callgrind inside receive_msg), per Privacy "
+                  f"value of bob's SUBSCRIBEs,", f"  {PRIVACY_CG_CALLS} calls of bench/subscribe.xml each "
+                  "(8 messages per call at the P-CSCF):", ""]
+        head = f"{'Privacy':<16} {'Ir/msg without':>14} {'Ir/msg with':>12} {'x without':>9} {'extra Ir/msg':>12}"
+        lines += [head, "-" * len(head)]
+        cw, cs = res["cg"][PRIVACY_ARMS[0][0]], res["cg"][PRIVACY_ARMS[1][0]]
+        for value in PRIVACY_VALUES:
+            label = "absent" if value is None else value
+            a = (cw.get(label) or {}).get("roles", {}).get("pcscf", {}).get("ir_per_msg")
+            b = (cs.get(label) or {}).get("roles", {}).get("pcscf", {}).get("ir_per_msg")
+            valid = all((x.get(label) or {}).get("valid") for x in (cw, cs))
+            lines.append(f"{label:<16} {fmt(a, ',.0f'):>14} {fmt(b, ',.0f'):>12} {fmt(ratio(b, a), '.3f'):>9} "
+                         f"{fmt(b - a if a is not None and b is not None else None, ',.0f'):>12}"
+                         + ("" if valid else "  (a phase NOT VALID)"))
+    return "\n".join(lines)
+
+
+def privacy_only():
+    """`bench.py --only privacy`: this section alone."""
+    os.makedirs(os.path.join(OUT_DIR, "logs"), exist_ok=True)
+    res = privacy_bench()
+    only_results("privacy", PRIVACY_DIR, {"privacy": res}, privacy_table(res))
+    return 0 if privacy_ok(res) and not DIED else 1
+
+# ---- end of sip_privacy: --only privacy
 
 
 # ---------------------------------------------------------------- main
@@ -2235,6 +2430,7 @@ def main():
     if not SKIP_NOTIFY:
         os.makedirs(NOTIFY_DIR, exist_ok=True)
         notify = notify_bench()     # notify_smime end to end
+    privacy = None if SKIP_PRIVACY else privacy_bench()   # sip_privacy at the P-CSCF
     lines = []
     for arm, fixed, top in results:
         lines.append(fixed)
@@ -2250,6 +2446,8 @@ def main():
         text += smime_table(smime) + "\n\n"
     if notify:
         text += notify_table(notify) + "\n\n"
+    if privacy:
+        text += privacy_table(privacy) + "\n\n"
     text += notes(results) + "\n" + auth_notes(results, sizes) + "\n"
     with open(os.path.join(OUT_DIR, "results.txt"), "w") as f:
         f.write(text)
@@ -2258,7 +2456,7 @@ def main():
                              "steps": tp and tp.steps, "callgrind": fx.ir}
                             for a, fx, tp in results],
                    "policy_size": sizes, "policy_bench": micro, "smime_bench": smime,
-                   "notify": notify}, f, indent=1)
+                   "notify": notify, "privacy": privacy}, f, indent=1)
     print()
     print(text, end="")
     say(f"done; table in {os.path.relpath(os.path.join(OUT_DIR, 'results.txt'), TOP)}")
@@ -2271,6 +2469,9 @@ def main():
         rc = 1
     if notify and not all(r["ok"] for r in notify.values()):
         print("bench: a notify_smime end-to-end segment failed (see its log lines)", file=sys.stderr)
+        rc = 1
+    if privacy and not privacy_ok(privacy):
+        print("bench: a sip_privacy segment or callgrind phase failed (see its log lines)", file=sys.stderr)
         rc = 1
     for name, during in DIED:
         print(f"bench: {name} DIED during {during} (see build/bench/logs/)", file=sys.stderr)
@@ -2288,12 +2489,13 @@ BEFORE_LOAD = " ".join(open("/proc/loadavg").read().split()[:3])
 if __name__ == "__main__":
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGHUP, on_signal)
-    if sys.argv[1:] not in ([], ["--only", "smime"], ["--only", "notify"]):
-        print("usage: bench.py [--only smime|notify]", file=sys.stderr)
+    if sys.argv[1:] not in ([], ["--only", "smime"], ["--only", "notify"], ["--only", "privacy"]):
+        print("usage: bench.py [--only smime|notify|privacy]", file=sys.stderr)
         sys.exit(2)
     rc = 1
     try:
-        only = {"smime": smime_only, "notify": notify_only}   # notify: see its section
+        only = {"smime": smime_only, "notify": notify_only,   # notify, privacy: see their sections
+                "privacy": privacy_only}
         rc = only[sys.argv[2]]() if sys.argv[1:] else main()
     except BenchError as e:
         print(f"bench: FAILED: {e}", file=sys.stderr)
