@@ -504,9 +504,7 @@ int sp_id_parse(const sp_str_t *hdrs, size_t n, sp_id_list_t *l)
 	return SP_ID_OK;
 }
 
-/* One entry of the identity table: a plain URI (parameters allowed, it is
- * alone) or a single name-addr / addr-spec. */
-static int _sp_id_entry(const sp_str_t *id, sp_id_uri_t *u)
+int sp_id_entry_parse(const sp_str_t *id, sp_id_uri_t *u)
 {
 	sp_id_list_t l;
 
@@ -533,7 +531,7 @@ int sp_id_assert(int registered, const sp_str_t *ids, size_t nids,
 	a->ppi_present = nppi > 0;
 	if(!registered)
 		return SP_ID_OK; /* SP_ID_WHY_UNREGISTERED, nothing asserted */
-	if(nids == 0 || !_sp_id_entry(&ids[0], &def))
+	if(nids == 0 || !sp_id_entry_parse(&ids[0], &def))
 		return SP_ID_ERR_NO_IDENTITY;
 
 	if(nppi > 0) {
@@ -541,7 +539,7 @@ int sp_id_assert(int registered, const sp_str_t *ids, size_t nids,
 		if(a->ppi_rc == SP_ID_OK) {
 			for(k = 0; k < pl.n; k++) {
 				for(m = 0; m < nids; m++) {
-					if(_sp_id_entry(&ids[m], &u)
+					if(sp_id_entry_parse(&ids[m], &u)
 							&& sp_id_uri_equal(&pl.v[k].uri, &u))
 						break;
 				}

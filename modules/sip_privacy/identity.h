@@ -146,6 +146,13 @@ int sp_id_uri_equal(const sp_id_uri_t *a, const sp_id_uri_t *b);
 int sp_id_parse(const sp_str_t *hdrs, size_t n, sp_id_list_t *l);
 
 /*
+ * One entry of a user's identity table: a plain URI (its parameters
+ * allowed, it is alone) or a single name-addr / addr-spec. 1 and `u` set
+ * (slices of `id`), or 0 when it is not a valid identity.
+ */
+int sp_id_entry_parse(const sp_str_t *id, sp_id_uri_t *u);
+
+/*
  * The assertion of the P-CSCF for a request from the UE side.
  *  registered: the request came from a registered contact (its source
  *    address, port, transport or connection matched);
