@@ -34,6 +34,9 @@
 #include "privacy.h"
 #include "identity.h"
 #include "sp_net.h"
+#include "sp_mod.h"
+#include "sp_db.h"
+#include "sp_assert.h"
 #include "kreply.h"
 
 MODULE_VERSION
@@ -73,6 +76,7 @@ static int w_sp_trusted_dst(sip_msg_t *msg, char *p1, char *p2);
 static int w_sp_strip_pai(sip_msg_t *msg, char *p1, char *p2);
 static int w_sp_privacy_id(sip_msg_t *msg, char *p1, char *p2);
 static void sp_rpc_trusted(rpc_t *rpc, void *ctx);
+static void mod_destroy(void);
 
 static const char *sp_rpc_trusted_doc[2] = {
 		"The trust domain: the networks of modparam trusted, one per line"
@@ -86,17 +90,27 @@ static cmd_export_t cmds[] = {
 		REQUEST_ROUTE | FAILURE_ROUTE | BRANCH_ROUTE},
 	{"sp_strip_pai", (cmd_function)w_sp_strip_pai, 0, 0, 0, REQUEST_ROUTE},
 	{"sp_privacy_id", (cmd_function)w_sp_privacy_id, 0, 0, 0, REQUEST_ROUTE},
+	/* identity assertion (sp_assert.c) */
+	{"sp_assert_identity", (cmd_function)w_sp_assert_identity, 0, 0, 0,
+		REQUEST_ROUTE},
 	{0, 0, 0, 0, 0, 0}
 };
 
 static param_export_t params[] = {
 	{"trusted", PARAM_STRING | PARAM_USE_FUNC, (void *)sp_param_trusted},
 	{"absent_policy", PARAM_STR, &_sp_absent_policy},
+	/* subscriber tables (sp_db.c), identity assertion (sp_assert.c) */
+	{"db_url", PARAM_STR, &sp_db_url},
+	{"identity_table", PARAM_STR, &sp_identity_table},
+	{"blocking_table", PARAM_STR, &sp_blocking_table},
+	{"usrloc_domain", PARAM_STR, &sp_usrloc_domain},
 	{0, 0, 0}
 };
 
 static rpc_export_t rpc_cmds[] = {
 	{"sip_privacy.trusted", sp_rpc_trusted, sp_rpc_trusted_doc, RET_ARRAY},
+	{"sip_privacy.subscriber", sp_rpc_subscriber, sp_rpc_subscriber_doc, 0},
+	{"sip_privacy.reload", sp_rpc_reload, sp_rpc_reload_doc, 0},
 	{0, 0, 0, 0}
 };
 
@@ -104,6 +118,8 @@ static stat_export_t mod_stats[] = {
 	{"pai_removed_untrusted", 0, &_sp_st_pai_removed_untrusted},
 	{"pai_removed_privacy", 0, &_sp_st_pai_removed_privacy},
 	{"critical_refused", 0, &_sp_st_critical_refused},
+	{"pai_asserted", 0, &sp_st_pai_asserted},
+	{"ppi_refused", 0, &sp_st_ppi_refused},
 	{0, 0, 0}
 };
 
@@ -117,7 +133,7 @@ struct module_exports exports = {
 	0,               /* response handling function */
 	mod_init,        /* module init function */
 	0,               /* per-child init function */
-	0                /* module destroy function */
+	mod_destroy      /* module destroy function */
 };
 /* clang-format on */
 
@@ -188,7 +204,14 @@ static int mod_init(void)
 	LM_INFO("P-Asserted-Identity toward untrusted hops without Privacy:"
 			" %s\n",
 			_sp_absent == SP_ID_ABSENT_KEEP ? "kept" : "removed");
+	if(sp_db_init() < 0 || sp_assert_init() < 0)
+		return -1;
 	return 0;
+}
+
+static void mod_destroy(void)
+{
+	sp_db_destroy();
 }
 
 /* ---- trust ----------------------------------------------------------- */
@@ -264,11 +287,13 @@ static int sp_hf_deleted(sip_msg_t *msg, hdr_field_t *hf)
 	return 0;
 }
 
-/* Removes every P-Asserted-Identity header (each with all its values),
- * counts them in `st` and logs `why`: SP_RC_REMOVED, SP_RC_UNCHANGED (none
- * there) or SP_RC_ERROR. */
-static int sp_pai_remove_all(sip_msg_t *msg, stat_var *st, const char *why)
+/* Removes every header of `type` (HDR_PAI_T or HDR_PPI_T, each with all
+ * its values), counts them in `st` (may be NULL) and logs `why`:
+ * SP_RC_REMOVED, SP_RC_UNCHANGED (none there) or SP_RC_ERROR. */
+int sp_hdr_remove_all(sip_msg_t *msg, int type, stat_var *st, const char *why)
 {
+	const char *name =
+			type == HDR_PPI_T ? "P-Preferred-Identity" : "P-Asserted-Identity";
 	hdr_field_t *hf;
 	int n = 0;
 
@@ -277,28 +302,33 @@ static int sp_pai_remove_all(sip_msg_t *msg, stat_var *st, const char *why)
 		return SP_RC_ERROR;
 	}
 	for(hf = msg->headers; hf; hf = hf->next) {
-		if(hf->type != HDR_PAI_T || sp_hf_deleted(msg, hf))
+		if(hf->type != type || sp_hf_deleted(msg, hf))
 			continue;
-		if(del_lump(msg, hf->name.s - msg->buf, hf->len, HDR_PAI_T) == 0) {
-			LM_ERR("cannot remove a P-Asserted-Identity header\n");
+		if(del_lump(msg, hf->name.s - msg->buf, hf->len, type) == 0) {
+			LM_ERR("cannot remove a %s header\n", name);
 			return SP_RC_ERROR;
 		}
 		n++;
 	}
 	if(n == 0)
 		return SP_RC_UNCHANGED;
-	update_stat(st, n);
-	LM_DBG("%d P-Asserted-Identity header(s) removed: %s (source %s:%d)\n", n,
-			why, ip_addr2a(&msg->rcv.src_ip), (int)msg->rcv.src_port);
+	if(st)
+		update_stat(st, n);
+	LM_DBG("%d %s header(s) removed: %s (source %s:%d)\n", n, name, why,
+			ip_addr2a(&msg->rcv.src_ip), (int)msg->rcv.src_port);
 	return SP_RC_REMOVED;
+}
+
+int sp_pai_remove_untrusted(sip_msg_t *msg, const char *why)
+{
+	return sp_hdr_remove_all(msg, HDR_PAI_T, _sp_st_pai_removed_untrusted, why);
 }
 
 static int ki_sp_strip_pai(sip_msg_t *msg)
 {
 	if(sp_src_trusted(msg))
 		return SP_RC_UNCHANGED;
-	return sp_pai_remove_all(
-			msg, _sp_st_pai_removed_untrusted, "untrusted source");
+	return sp_pai_remove_untrusted(msg, "untrusted source");
 }
 
 /* ---- privacy toward an untrusted hop --------------------------------- */
@@ -337,6 +367,7 @@ static int ki_sp_privacy_id(sip_msg_t *msg)
 {
 	sp_priv_t p;
 	sp_priv_decision_t d;
+	int rc, withdrawn;
 
 	if(msg->first_line.type != SIP_REQUEST) {
 		LM_ERR("sp_privacy_id() is for requests\n");
@@ -361,8 +392,13 @@ static int ki_sp_privacy_id(sip_msg_t *msg)
 	}
 	if(!sp_id_pai_remove(sp_priv_requested(&p), _sp_absent))
 		return SP_RC_UNCHANGED;
-	return sp_pai_remove_all(msg, _sp_st_pai_removed_privacy,
+	/* the one this module asserted goes too (counted with the others) */
+	withdrawn = sp_assert_withdraw(msg);
+	if(withdrawn)
+		update_stat(_sp_st_pai_removed_privacy, 1);
+	rc = sp_hdr_remove_all(msg, HDR_PAI_T, _sp_st_pai_removed_privacy,
 			"privacy toward an untrusted next hop");
+	return (withdrawn && rc == SP_RC_UNCHANGED) ? SP_RC_REMOVED : rc;
 }
 
 /* ---- cfg wrappers ---------------------------------------------------- */
@@ -427,6 +463,11 @@ static sr_kemi_t sr_kemi_sip_privacy_exports[] = {
 	},
 	{ str_init("sip_privacy"), str_init("sp_privacy_id"),
 		SR_KEMIP_INT, ki_sp_privacy_id,
+		{ SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE,
+			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
+	},
+	{ str_init("sip_privacy"), str_init("sp_assert_identity"),
+		SR_KEMIP_INT, ki_sp_assert_identity,
 		{ SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE,
 			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
 	},

@@ -19,6 +19,10 @@ typedef struct sp_msg_ctx
 	unsigned int net_privacy;
 	/* 1 once the P-CSCF asserted an identity for this request. */
 	int asserted;
+	/* The conditional lump that carries the P-Asserted-Identity this
+	 * module inserted (sp_assert_identity()), NULL when none: setting its
+	 * condition to COND_FALSE withdraws the header (sp_assert.h). */
+	struct lump *pai_cond;
 } sp_msg_ctx_t;
 
 /* The context of `msg`, reset when `msg` is not the message it held. */
