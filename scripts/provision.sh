@@ -73,6 +73,17 @@ mkdb() {
 }
 mkdb "$run/pcscf/pcscf.db" standard auth_db registrar usrloc
 mkdb "$run/ps/ps.db" standard auth_db presence
+# sip_privacy's subscriber tables at the P-CSCF: each demo user owns her
+# sip identity (the default) and a tel identity; no network blocking.
+{
+	cat "$top/modules/sip_privacy/sip_privacy-create.sql"
+	n=0
+	while read -r user pass; do
+		n=$((n + 1))
+		echo "INSERT INTO sp_identity (username, domain, identity, is_default) VALUES ('$user', '$domain', 'sip:$user@$domain', 1);"
+		echo "INSERT INTO sp_identity (username, domain, identity, is_default) VALUES ('$user', '$domain', 'tel:+1555010$(printf %04d $n)', 0);"
+	done <<<"$users"
+} | sqlite3 -batch -bail "$run/pcscf/pcscf.db" >/dev/null
 sqlite3 -batch -bail "$run/ps/ps.db" <"$top/modules/notify_smime/notify_smime-create.sql"
 # the operator's S/MIME certificate store: every demo user's certificate
 while read -r user pass; do
