@@ -241,17 +241,28 @@ def parse_sipp_messages(text):
 
 
 def sipp(scenario, user, tmp_path, keys=None, auth=None, transport="u1",
-         remote=None, timeout=10, extra=()):
+         remote=None, timeout=10, extra=(), port=None, register=None):
     """Run one SIPp call of test/sipp/<scenario>.xml as `user` from her own
-    loopback address; returns its exit code and the messages on the wire."""
+    loopback address; returns its exit code and the messages on the wire.
+    A demo user's call to the P-CSCF over UDP is made from a port she has
+    just registered (register=None): the P-CSCF serves a user only from a
+    registered contact (address, port and transport)."""
+    if register is None:
+        register = (scenario != "register" and user in USERS
+                    and remote is None and transport == "u1")
     remote = remote or f"{PCSCF_IP}:{SIP_PORT}"
     msg_file = os.path.join(str(tmp_path), f"{scenario}-{user}-{uuid.uuid4().hex[:6]}.log")
-    # a fresh local port each time, as a real client would have: a NOTIFY
-    # of an earlier test's subscription must not reach this call
-    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    probe.bind((UA_IP[user], 0))
-    port = probe.getsockname()[1]
-    probe.close()
+    if port is None:
+        # a fresh local port each time, as a real client would have: a
+        # NOTIFY of an earlier test's subscription must not reach this call
+        probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        probe.bind((UA_IP[user], 0))
+        port = probe.getsockname()[1]
+        probe.close()
+    if register:
+        r = sipp("register", user, tmp_path, auth=(user, USERS[user]),
+                 port=port, register=False)
+        assert r.rc == 0, f"REGISTER of {user} from port {port} failed: {r.stderr}"
     cmd = ["sipp", "-sf", os.path.join(SIPP_DIR, scenario + ".xml"),
            "-i", UA_IP[user], "-p", str(port), "-bind_local", "-s", user,
            "-t", transport, "-nostdin", "-timeout", f"{timeout}s",

@@ -195,6 +195,41 @@ class UA:
 
     notifies = None
 
+    def request(self, method, ruri, headers=(), body=b"", call_id=None,
+                to=None):
+        """Sends one request over this UA's transport (a new transaction,
+        CSeq counted, no Contact unless in headers); returns its Call-ID."""
+        self.cseq += 1
+        call_id = call_id or uuid.uuid4().hex
+        proto = "UDP" if self.transport == "udp" else "TLS"
+        lines = [f"{method} {ruri} SIP/2.0",
+                 f"Via: SIP/2.0/{proto} {self.ip}:{self.port};rport;branch=z9hG4bK{uuid.uuid4().hex[:16]}",
+                 f"From: <sip:{self.user}@{DOMAIN}>;tag={self.tag}",
+                 f"To: {to or f'<{ruri}>'}", f"Call-ID: {call_id}",
+                 f"CSeq: {self.cseq} {method}", "Max-Forwards: 70",
+                 *headers, f"Content-Length: {len(body)}"]
+        self.send(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+        return call_id
+
+    def register(self, password, contact=None, expires=120):
+        """REGISTER with digest from this UA's own socket (or connection):
+        by default its own address as the contact, which the P-CSCF then
+        takes as this user's source. Returns the final response."""
+        tp = "" if self.transport == "udp" else ";transport=tls"
+        contact = contact or f"<sip:{self.user}@{self.ip}:{self.port}{tp}>"
+        ruri = f"sip:{DOMAIN}"
+        to = f"<sip:{self.user}@{DOMAIN}>"
+        hdrs = [f"Contact: {contact}", f"Expires: {expires}"]
+        call_id = self.request("REGISTER", ruri, hdrs, to=to)
+        r = self.final_response()
+        if r is None or r.status != 401:
+            return r
+        auth = authorization(challenges(r)[0], self.user, "REGISTER", ruri,
+                             password=password)
+        self.request("REGISTER", ruri, hdrs + [f"Authorization: {auth}"],
+                     call_id=call_id, to=to)
+        return self.final_response()
+
     def answer(self, req):
         """200 OK to a request received (a NOTIFY)."""
         keep = ("via", "from", "to", "call-id", "cseq")
@@ -216,7 +251,21 @@ class UA:
         return None
 
 
-def new_ua(*args, **kw):
+def new_ua(*args, register=None, **kw):
+    """A UA; a demo user's UA on her own address toward the P-CSCF is
+    registered from its socket first (register=None), since the P-CSCF
+    serves a user only from a registered contact (address, port and
+    transport, or connection). register=False: an unregistered source."""
+    import harness as h
     ua = UA(*args, **kw)
     ua.notifies = []
+    if register is None:
+        register = (ua.user in h.USERS and ua.ip == h.UA_IP.get(ua.user)
+                    and ua.proxy[0] == h.PCSCF_IP)
+    if register:
+        r = ua.register(h.USERS[ua.user])
+        if r is None or r.status != 200:
+            ua.close()
+            raise RuntimeError(f"REGISTER of {ua.user} from {ua.ip}:{ua.port}"
+                               f" failed: {r and r.first}")
     return ua
