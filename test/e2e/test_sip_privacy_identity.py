@@ -126,6 +126,21 @@ def test_ppi(system, alice, bob, ppi, expected, refused):
     assert stat(system, "ppi_refused") - before == refused
 
 
+@pytest.mark.parametrize("privacy,kept", [
+    ("id", False), ("none", True), (None, True)])
+def test_asserted_identity_obeys_privacy_toward_ue(system, alice, bob,
+                                                  privacy, kept):
+    """The identity the P-CSCF asserted itself is withheld from alice's UA
+    (untrusted) when bob asks for "id", like any other PAI."""
+    before = stat(system, "pai_removed_privacy")
+    hdrs = [f"Privacy: {privacy}"] if privacy else []
+    got, r = message(bob, alice, hdrs)
+    assert got is not None, "MESSAGE not delivered to alice"
+    assert pai_of(got) == ([f"<{BOB_SIP}>"] if kept else [])
+    assert got.get("Privacy") == ([privacy] if privacy else [])
+    assert stat(system, "pai_removed_privacy") - before == (0 if kept else 1)
+
+
 def test_other_port_refused_without_pai(system, alice, bob):
     """A request from bob's address but another port than his registered
     contact: 403, nothing delivered, nothing asserted."""
