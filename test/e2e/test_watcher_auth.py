@@ -146,7 +146,7 @@ def test_wrong_password_403_logged_without_secrets(system, published, tmp_path):
     finally:
         ua.close()
     assert system.ps.wait_log(r"digest authentication of watcher sip:bob@example.com "
-                              r"for presentity sip:alice@example.com from 127\.0\.1\.10",
+                              r"for presentity sip:alice@example.com from " + re.escape(PCSCF_IP),
                               start=offset)
     log = system.ps.log_text()[offset:]
     for secret in ["not-what-alice-said", BOB_HA1] + nonces:
