@@ -3,7 +3,10 @@
  * identity privacy at a P-CSCF or edge proxy (3GPP TS 33.141, TS 24.229).
  *
  *  - sp_trusted_src(), sp_trusted_dst(): is the previous hop, is the next
- *    hop inside the trust domain (modparam "trusted": addresses, subnets).
+ *    hop inside the trust domain (sp_trust.c: modparams "trusted",
+ *    "trusted_socket", "trusted_tls"; sp_set_trusted_src() when the script
+ *    vouches for the previous hop, e.g. after permissions'
+ *    allow_source_address()).
  *  - sp_strip_pai(): every P-Asserted-Identity of a request from outside
  *    the trust domain is removed before anything reads it (RFC 3325 5).
  *  - sp_privacy_id(): toward an untrusted next hop, P-Asserted-Identity is
@@ -20,7 +23,6 @@
 #include "core/sr_module.h"
 #include "core/dprint.h"
 #include "core/ip_addr.h"
-#include "core/resolve.h"
 #include "core/data_lump.h"
 #include "core/lump_struct.h"
 #include "core/counters.h"
@@ -28,7 +30,6 @@
 #include "core/rpc_lookup.h"
 #include "core/kemi.h"
 #include "core/parser/msg_parser.h"
-#include "core/parser/parse_uri.h"
 #include "modules/sl/sl.h"
 
 #include "privacy.h"
@@ -37,6 +38,7 @@
 #include "sp_mod.h"
 #include "sp_db.h"
 #include "sp_assert.h"
+#include "sp_trust.h"
 #include "kreply.h"
 
 MODULE_VERSION
@@ -56,10 +58,6 @@ MODULE_VERSION
  * delivered without them; "session" is never provided. */
 #define SP_ID_CAPS SP_PRIV_ID
 
-#define SP_MAX_TRUSTED 64
-
-static sp_net_t _sp_nets[SP_MAX_TRUSTED];
-static int _sp_nnets = 0;
 static str _sp_absent_policy = str_init("keep");
 static sp_id_absent_policy_t _sp_absent = SP_ID_ABSENT_KEEP;
 
@@ -70,17 +68,17 @@ static stat_var *_sp_st_pai_removed_privacy;
 static stat_var *_sp_st_critical_refused;
 
 static int mod_init(void);
-static int sp_param_trusted(modparam_t type, void *val);
 static int w_sp_trusted_src(sip_msg_t *msg, char *p1, char *p2);
 static int w_sp_trusted_dst(sip_msg_t *msg, char *p1, char *p2);
+static int w_sp_set_trusted_src(sip_msg_t *msg, char *p1, char *p2);
 static int w_sp_strip_pai(sip_msg_t *msg, char *p1, char *p2);
 static int w_sp_privacy_id(sip_msg_t *msg, char *p1, char *p2);
-static void sp_rpc_trusted(rpc_t *rpc, void *ctx);
 static void mod_destroy(void);
 
 static const char *sp_rpc_trusted_doc[2] = {
-		"The trust domain: the networks of modparam trusted, one per line"
-		" as address/prefix.",
+		"The trust domain, one entry per line: 'net address/prefix'"
+		" (modparam trusted), 'socket proto:address:port' (trusted_socket),"
+		" 'tls kind:value' (trusted_tls).",
 		0};
 
 /* clang-format off */
@@ -88,6 +86,8 @@ static cmd_export_t cmds[] = {
 	{"sp_trusted_src", (cmd_function)w_sp_trusted_src, 0, 0, 0, ANY_ROUTE},
 	{"sp_trusted_dst", (cmd_function)w_sp_trusted_dst, 0, 0, 0,
 		REQUEST_ROUTE | FAILURE_ROUTE | BRANCH_ROUTE},
+	{"sp_set_trusted_src", (cmd_function)w_sp_set_trusted_src, 0, 0, 0,
+		ANY_ROUTE},
 	{"sp_strip_pai", (cmd_function)w_sp_strip_pai, 0, 0, 0, REQUEST_ROUTE},
 	{"sp_privacy_id", (cmd_function)w_sp_privacy_id, 0, 0, 0, REQUEST_ROUTE},
 	/* identity assertion (sp_assert.c) */
@@ -97,7 +97,11 @@ static cmd_export_t cmds[] = {
 };
 
 static param_export_t params[] = {
-	{"trusted", PARAM_STRING | PARAM_USE_FUNC, (void *)sp_param_trusted},
+	{"trusted", PARAM_STRING | PARAM_USE_FUNC, (void *)sp_trust_param_net},
+	{"trusted_tls", PARAM_STRING | PARAM_USE_FUNC,
+		(void *)sp_trust_param_tls},
+	{"trusted_socket", PARAM_STRING | PARAM_USE_FUNC,
+		(void *)sp_trust_param_socket},
 	{"absent_policy", PARAM_STR, &_sp_absent_policy},
 	/* subscriber tables (sp_db.c), identity assertion (sp_assert.c) */
 	{"db_url", PARAM_STR, &sp_db_url},
@@ -108,7 +112,7 @@ static param_export_t params[] = {
 };
 
 static rpc_export_t rpc_cmds[] = {
-	{"sip_privacy.trusted", sp_rpc_trusted, sp_rpc_trusted_doc, RET_ARRAY},
+	{"sip_privacy.trusted", sp_trust_rpc, sp_rpc_trusted_doc, RET_ARRAY},
 	{"sip_privacy.subscriber", sp_rpc_subscriber, sp_rpc_subscriber_doc, 0},
 	{"sip_privacy.reload", sp_rpc_reload, sp_rpc_reload_doc, 0},
 	{0, 0, 0, 0}
@@ -139,36 +143,8 @@ struct module_exports exports = {
 
 /* ---- start-up -------------------------------------------------------- */
 
-/* modparam "trusted", once per network: parsed when the configuration is
- * read, so that a bad value stops start-up and `kamailio -c` as well. */
-static int sp_param_trusted(modparam_t type, void *val)
-{
-	const char *s = val;
-	size_t len = s ? strlen(s) : 0;
-	int rc;
-
-	if(_sp_nnets >= SP_MAX_TRUSTED) {
-		LM_ERR("modparam trusted: more than %d networks; use subnets\n",
-				SP_MAX_TRUSTED);
-		return -1;
-	}
-	rc = sp_net_parse(s ? s : "", len, &_sp_nets[_sp_nnets]);
-	if(rc != SP_NET_OK) {
-		LM_ERR("modparam trusted: '%.*s' is not an IPv4/IPv6 address or"
-			   " address/prefix: %s\n",
-				(int)(len > SP_NET_MAX_LEN ? SP_NET_MAX_LEN : len), s ? s : "",
-				sp_net_strerror(rc));
-		return -1;
-	}
-	_sp_nnets++;
-	return 0;
-}
-
 static int mod_init(void)
 {
-	char net[SP_NET_STR_SIZE];
-	int i;
-
 	if(_sp_absent_policy.len == 4
 			&& strncasecmp(_sp_absent_policy.s, "keep", 4) == 0) {
 		_sp_absent = SP_ID_ABSENT_KEEP;
@@ -194,13 +170,8 @@ static int mod_init(void)
 		LM_ERR("cannot register RPC commands\n");
 		return -1;
 	}
-	if(_sp_nnets == 0)
-		LM_INFO("no trusted network: every node is outside the trust"
-				" domain\n");
-	for(i = 0; i < _sp_nnets; i++) {
-		if(sp_net_format(&_sp_nets[i], net, sizeof(net)) > 0)
-			LM_INFO("trust domain: %s\n", net);
-	}
+	if(sp_trust_init() < 0)
+		return -1;
 	LM_INFO("P-Asserted-Identity toward untrusted hops without Privacy:"
 			" %s\n",
 			_sp_absent == SP_ID_ABSENT_KEEP ? "kept" : "removed");
@@ -214,61 +185,22 @@ static void mod_destroy(void)
 	sp_db_destroy();
 }
 
-/* ---- trust ----------------------------------------------------------- */
-
-/* 1 when ip is inside the trust domain. */
-static int sp_ip_trusted(struct ip_addr *ip)
-{
-	if(ip->af == AF_INET && ip->len == 4)
-		return sp_net_match_any(_sp_nets, _sp_nnets, 4, ip->u.addr);
-	if(ip->af == AF_INET6 && ip->len == 16)
-		return sp_net_match_any(_sp_nets, _sp_nnets, 6, ip->u.addr);
-	return 0;
-}
-
-static int sp_src_trusted(sip_msg_t *msg)
-{
-	return sp_ip_trusted(&msg->rcv.src_ip);
-}
+/* ---- trust (sp_trust.c) -------------------------------------------- */
 
 static int ki_sp_trusted_src(sip_msg_t *msg)
 {
-	return sp_src_trusted(msg) ? SP_RC_TRUSTED : SP_RC_UNTRUSTED;
+	return sp_trust_src(msg) ? SP_RC_TRUSTED : SP_RC_UNTRUSTED;
 }
 
-/* The next hop: the host of $du when set, else of the R-URI; trusted only
- * when it is an IP literal inside the trust domain (a name would have to be
- * resolved first, and DNS is not a trust anchor). */
 static int ki_sp_trusted_dst(sip_msg_t *msg)
 {
-	struct sip_uri du;
-	ip_addr_t ip;
-	str host;
+	return sp_trust_dst(msg) ? SP_RC_TRUSTED : SP_RC_UNTRUSTED;
+}
 
-	if(msg->first_line.type != SIP_REQUEST) {
-		LM_ERR("sp_trusted_dst() is for requests\n");
-		return SP_RC_UNTRUSTED;
-	}
-	if(msg->dst_uri.s && msg->dst_uri.len > 0) {
-		if(parse_uri(msg->dst_uri.s, msg->dst_uri.len, &du) < 0) {
-			LM_ERR("destination URI '%.*s' unparsable: next hop untrusted\n",
-					msg->dst_uri.len, msg->dst_uri.s);
-			return SP_RC_UNTRUSTED;
-		}
-		host = du.host;
-	} else {
-		if(parse_sip_msg_uri(msg) < 0) {
-			LM_ERR("Request-URI unparsable: next hop untrusted\n");
-			return SP_RC_UNTRUSTED;
-		}
-		host = msg->parsed_uri.host;
-	}
-	if(host.len <= 0 || str2ipxbuf(&host, &ip) < 0) {
-		LM_DBG("next hop '%.*s' is not an IP literal: untrusted\n", host.len,
-				host.s ? host.s : "");
-		return SP_RC_UNTRUSTED;
-	}
-	return sp_ip_trusted(&ip) ? SP_RC_TRUSTED : SP_RC_UNTRUSTED;
+static int ki_sp_set_trusted_src(sip_msg_t *msg)
+{
+	sp_trust_set_src(msg);
+	return SP_RC_TRUSTED;
 }
 
 /* ---- header removal -------------------------------------------------- */
@@ -326,7 +258,7 @@ int sp_pai_remove_untrusted(sip_msg_t *msg, const char *why)
 
 static int ki_sp_strip_pai(sip_msg_t *msg)
 {
-	if(sp_src_trusted(msg))
+	if(sp_trust_src(msg))
 		return SP_RC_UNCHANGED;
 	return sp_pai_remove_untrusted(msg, "untrusted source");
 }
@@ -413,6 +345,11 @@ static int w_sp_trusted_dst(sip_msg_t *msg, char *p1, char *p2)
 	return ki_sp_trusted_dst(msg);
 }
 
+static int w_sp_set_trusted_src(sip_msg_t *msg, char *p1, char *p2)
+{
+	return ki_sp_set_trusted_src(msg);
+}
+
 static int w_sp_strip_pai(sip_msg_t *msg, char *p1, char *p2)
 {
 	return ki_sp_strip_pai(msg);
@@ -423,23 +360,6 @@ static int w_sp_privacy_id(sip_msg_t *msg, char *p1, char *p2)
 	int rc = ki_sp_privacy_id(msg);
 
 	return rc == SP_RC_REFUSED ? 0 : rc;
-}
-
-/* ---- RPC ------------------------------------------------------------- */
-
-static void sp_rpc_trusted(rpc_t *rpc, void *ctx)
-{
-	char net[SP_NET_STR_SIZE];
-	int i;
-
-	for(i = 0; i < _sp_nnets; i++) {
-		if(sp_net_format(&_sp_nets[i], net, sizeof(net)) < 0) {
-			rpc->fault(ctx, 500, "cannot format a network");
-			return;
-		}
-		if(rpc->add(ctx, "s", net) < 0)
-			return;
-	}
 }
 
 /* ---- KEMI ------------------------------------------------------------ */
@@ -453,6 +373,11 @@ static sr_kemi_t sr_kemi_sip_privacy_exports[] = {
 	},
 	{ str_init("sip_privacy"), str_init("sp_trusted_dst"),
 		SR_KEMIP_INT, ki_sp_trusted_dst,
+		{ SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE,
+			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
+	},
+	{ str_init("sip_privacy"), str_init("sp_set_trusted_src"),
+		SR_KEMIP_INT, ki_sp_set_trusted_src,
 		{ SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE,
 			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
 	},

@@ -23,6 +23,11 @@ typedef struct sp_msg_ctx
 	 * module inserted (sp_assert_identity()), NULL when none: setting its
 	 * condition to COND_FALSE withdraws the header (sp_assert.h). */
 	struct lump *pai_cond;
+	/* trust of the previous hop (sp_trust.c): 1 once known to be inside
+	 * the trust domain or vouched for by the script (sp_set_trusted_src);
+	 * src_tls_checked: its TLS certificate was already looked at. */
+	int src_trusted;
+	int src_tls_checked;
 } sp_msg_ctx_t;
 
 /* The context of `msg`, reset when `msg` is not the message it held. */

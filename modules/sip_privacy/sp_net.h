@@ -26,11 +26,13 @@
 typedef enum sp_net_rc
 {
 	SP_NET_OK = 0,
-	SP_NET_ERR_ARG = -1,	  /* NULL argument */
-	SP_NET_ERR_TOO_LONG = -2, /* empty, or over SP_NET_MAX_LEN */
-	SP_NET_ERR_ADDR = -3,	  /* not an IPv4 or IPv6 address */
-	SP_NET_ERR_PREFIX = -4,	  /* prefix length not 0..32 / 0..128 */
-	SP_NET_ERR_HOST_BITS = -5 /* bits set below the prefix */
+	SP_NET_ERR_ARG = -1,	   /* NULL argument */
+	SP_NET_ERR_TOO_LONG = -2,  /* empty, or over SP_NET_MAX_LEN */
+	SP_NET_ERR_ADDR = -3,	   /* not an IPv4 or IPv6 address */
+	SP_NET_ERR_PREFIX = -4,	   /* prefix length not 0..32 / 0..128 */
+	SP_NET_ERR_HOST_BITS = -5, /* bits set below the prefix */
+	SP_NET_ERR_PROTO = -6,	   /* socket: not udp, tcp, tls or sctp */
+	SP_NET_ERR_PORT = -7	   /* socket: port missing or not 1..65535 */
 } sp_net_rc_t;
 
 /* A network: family (4 or 6), address bytes (network order), prefix. */
@@ -60,5 +62,43 @@ int sp_net_match_any(const sp_net_t *nets, size_t count, int family,
 /* The network as "address/prefix" into buf, NUL terminated; its length,
  * or -1 when it does not fit or an argument is invalid. */
 int sp_net_format(const sp_net_t *n, char *buf, size_t size);
+
+/*
+ * A listening socket as the operator writes it in the modparam
+ * "trusted_socket": "proto:address:port", with proto one of udp, tcp, tls,
+ * sctp (case-insensitive), the address an IPv4 address or an IPv6 address
+ * in brackets ("tls:[2001:db8::1]:5061"), the port decimal 1..65535 without
+ * sign or leading zero. No name (a socket is matched by what it is bound
+ * to), no prefix, no space. Whether Kamailio listens there is for the glue
+ * to check.
+ */
+typedef enum sp_sock_proto
+{
+	SP_SOCK_UDP = 1,
+	SP_SOCK_TCP,
+	SP_SOCK_TLS,
+	SP_SOCK_SCTP
+} sp_sock_proto_t;
+
+typedef struct sp_sock
+{
+	sp_sock_proto_t proto;
+	sp_net_t addr; /* a single address: prefix 32 or 128 */
+	unsigned int port;
+} sp_sock_t;
+
+#define SP_SOCK_STR_SIZE 64 /* sp_sock_format() output, NUL included */
+
+/* SP_NET_OK or SP_NET_ERR_*: SP_NET_ERR_PROTO for an unknown protocol,
+ * SP_NET_ERR_PORT for a missing or invalid port, SP_NET_ERR_ADDR for an
+ * address that is not one IPv4 / bracketed IPv6 address. */
+int sp_sock_parse(const char *s, size_t len, sp_sock_t *k);
+
+/* The socket as "proto:address:port" (IPv6 in brackets) into buf; its
+ * length, or -1. */
+int sp_sock_format(const sp_sock_t *k, char *buf, size_t size);
+
+/* The protocol's lower-case name ("udp"...), "?" for an invalid one. */
+const char *sp_sock_proto_name(sp_sock_proto_t proto);
 
 #endif

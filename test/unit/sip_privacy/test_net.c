@@ -18,15 +18,24 @@
 
 #define NROWS(a) (sizeof(a) / sizeof((a)[0]))
 
+/* A heap copy of exactly strlen(s) bytes (no NUL), freed by the caller. */
+static char *copy_exact(const char *s, size_t *len)
+{
+	char *copy;
+
+	*len = strlen(s);
+	copy = malloc(*len ? *len : 1);
+	assert_non_null(copy);
+	memcpy(copy, s, *len);
+	return copy;
+}
+
 static int parse_exact(const char *s, sp_net_t *n)
 {
-	size_t len = strlen(s);
-	char *copy = malloc(len ? len : 1);
-	int rc;
+	size_t len;
+	char *copy = copy_exact(s, &len);
+	int rc = sp_net_parse(copy, len, n);
 
-	assert_non_null(copy);
-	memcpy(copy, s, len);
-	rc = sp_net_parse(copy, len, n);
 	free(copy);
 	return rc;
 }
@@ -175,12 +184,90 @@ static void test_match_any_and_args(void **state)
 	assert_string_equal(sp_net_strerror(42), "unknown error");
 }
 
+/* ---- listening sockets (modparam trusted_socket) ---- */
+
+static int sock_exact(const char *s, sp_sock_t *k)
+{
+	size_t len;
+	char *copy = copy_exact(s, &len);
+	int rc = sp_sock_parse(copy, len, k);
+
+	free(copy);
+	return rc;
+}
+
+static const struct
+{
+	const char *in;
+	int rc;
+	const char *out; /* sp_sock_format() when rc is SP_NET_OK */
+} sock_rows[] = {
+		{"udp:127.0.0.10:5062", SP_NET_OK, "udp:127.0.0.10:5062"},
+		{"TLS:192.0.2.1:5061", SP_NET_OK, "tls:192.0.2.1:5061"},
+		{"tcp:10.0.0.1:1", SP_NET_OK, "tcp:10.0.0.1:1"},
+		{"sctp:10.0.0.1:65535", SP_NET_OK, "sctp:10.0.0.1:65535"},
+		{"tls:[2001:db8::1]:5061", SP_NET_OK, "tls:[2001:db8::1]:5061"},
+		{"udp:[::1]:5060", SP_NET_OK, "udp:[::1]:5060"},
+		{"", SP_NET_ERR_TOO_LONG, NULL},
+		{"127.0.0.10:5062", SP_NET_ERR_PROTO, NULL},
+		{"ws:127.0.0.10:5062", SP_NET_ERR_PROTO, NULL},
+		{"udpx:127.0.0.10:5062", SP_NET_ERR_PROTO, NULL},
+		{"udp", SP_NET_ERR_PROTO, NULL},
+		{":127.0.0.10:5062", SP_NET_ERR_PROTO, NULL},
+		{"udp:127.0.0.10", SP_NET_ERR_PORT, NULL},
+		{"udp:127.0.0.10:", SP_NET_ERR_PORT, NULL},
+		{"udp:127.0.0.10:0", SP_NET_ERR_PORT, NULL},
+		{"udp:127.0.0.10:05060", SP_NET_ERR_PORT, NULL},
+		{"udp:127.0.0.10:65536", SP_NET_ERR_PORT, NULL},
+		{"udp:127.0.0.10:+5060", SP_NET_ERR_PORT, NULL},
+		{"udp:127.0.0.10:5060 ", SP_NET_ERR_PORT, NULL},
+		{"udp:127.0.0.10:5060:1", SP_NET_ERR_PORT, NULL},
+		{"udp:[::1]", SP_NET_ERR_PORT, NULL},
+		{"udp:[::1]5060", SP_NET_ERR_PORT, NULL},
+		{"udp::5060", SP_NET_ERR_ADDR, NULL},
+		{"udp:127.0.0.0/8:5060", SP_NET_ERR_ADDR, NULL},
+		{"udp:[::1/128]:5060", SP_NET_ERR_ADDR, NULL},
+		{"udp:pcscf.example.com:5060", SP_NET_ERR_ADDR, NULL},
+		{"udp:[127.0.0.1]:5060", SP_NET_ERR_ADDR, NULL},
+		{"udp:[::1:5060", SP_NET_ERR_ADDR, NULL},
+		{"udp: 127.0.0.1:5060", SP_NET_ERR_ADDR, NULL},
+};
+
+static void test_sock_table(void **state)
+{
+	size_t i;
+
+	for(i = 0; i < NROWS(sock_rows); i++) {
+		sp_sock_t k;
+		char buf[SP_SOCK_STR_SIZE];
+		int rc = sock_exact(sock_rows[i].in, &k);
+
+		if(rc != sock_rows[i].rc)
+			fail_msg("row %zu '%s': rc %d (%s), expected %d", i,
+					sock_rows[i].in, rc, sp_net_strerror(rc), sock_rows[i].rc);
+		if(rc != SP_NET_OK) {
+			assert_int_equal(k.proto, 0);
+			assert_int_equal(sp_sock_format(&k, buf, sizeof(buf)), -1);
+			continue;
+		}
+		assert_int_equal(k.addr.prefix, k.addr.family == 4 ? 32 : 128);
+		assert_true(sp_sock_format(&k, buf, sizeof(buf)) > 0);
+		assert_string_equal(buf, sock_rows[i].out);
+	}
+	assert_int_equal(sp_sock_parse(NULL, 3, NULL), SP_NET_ERR_ARG);
+	assert_string_equal(sp_sock_proto_name(SP_SOCK_TLS), "tls");
+	assert_string_equal(sp_sock_proto_name(0), "?");
+	assert_string_equal(sp_net_strerror(SP_NET_ERR_PORT),
+			"port missing or not 1..65535 (decimal)");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 			cmocka_unit_test(test_parse_table),
 			cmocka_unit_test(test_match_table),
 			cmocka_unit_test(test_match_any_and_args),
+			cmocka_unit_test(test_sock_table),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
