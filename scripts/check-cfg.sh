@@ -18,6 +18,7 @@ check() {
 	fi
 }
 check pcscf ""
+check pcscf "WITH_TOPOS"
 check ps ""
 check ps "WITH_XCAP_ROOT XCAP_CA_FILE=\"$run/certs/ca.pem\""
 check ps "BENCH_AUTH_DB"

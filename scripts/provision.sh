@@ -45,6 +45,9 @@ srv_ku="digitalSignature,keyEncipherment"
 issue pcscf "pcscf.$domain" "DNS:pcscf.$domain,IP:$PCSCF_IP" "$srv_ku" "serverAuth,clientAuth"
 issue ps "ps.$domain" "DNS:ps.$domain,IP:$PS_IP,URI:sip:ps.$domain" "$srv_ku" "serverAuth,clientAuth,emailProtection"
 issue xcap "xcap.$domain" "DNS:xcap.$domain,IP:$PS_IP" "$srv_ku" "serverAuth"
+# a peer of the trust domain that the P-CSCF knows by its certificate
+# (sip_privacy trusted_tls "dns:peer.example.com"), not by its address
+issue peer "peer.$domain" "DNS:peer.$domain" "$srv_ku" "serverAuth,clientAuth"
 
 users=$(grep -v '^#' "$top/etc/demo/users" | awk 'NF == 2')
 while read -r user pass; do
@@ -71,7 +74,7 @@ mkdb() {
 		users_sql
 	} | sqlite3 -batch -bail "$db" >/dev/null
 }
-mkdb "$run/pcscf/pcscf.db" standard auth_db registrar usrloc
+mkdb "$run/pcscf/pcscf.db" standard auth_db registrar usrloc topos
 mkdb "$run/ps/ps.db" standard auth_db presence
 # sip_privacy's subscriber tables at the P-CSCF: each demo user owns her
 # sip identity (the default) and a tel identity; no network blocking.
@@ -98,10 +101,13 @@ sqlite3 -batch -bail "$run/ps/ps.db" \
 	 '/xcap-root/pres-rules/users/sip:alice@$domain/index', 0);"
 
 # ---- TLS ----------------------------------------------------------------
+# The P-CSCF asks every TLS client for a certificate (verify_certificate)
+# without requiring one: a UE may have none, a peer of the trust domain
+# proves itself with one the demo CA issued (sip_privacy trusted_tls).
 cat >"$run/pcscf/tls.cfg" <<TLS
 [server:default]
 method = TLSv1.2+
-verify_certificate = no
+verify_certificate = yes
 require_certificate = no
 private_key = $certs/pcscf.key
 certificate = $certs/pcscf.pem

@@ -135,7 +135,8 @@ def udp_payloads(frames, src, dst, dport):
 def test_rpc_lists_trust_domain(system):
     rc, out = system.rpc("pcscf", "sip_privacy.trusted")
     assert rc == 0, out
-    assert out.split() == [f"{PS_IP}/32", f"{h.TRUSTED_PEER_IP}/32"]
+    assert out.splitlines() == [f"net {PS_IP}/32", f"net {h.TRUSTED_PEER_IP}/32",
+                                "tls dns:peer.example.com"]
 
 
 def test_forged_pai_never_reaches_ps(system, tmp_path):

@@ -1,0 +1,149 @@
+"""Issue 5, RFC 3323 "header" privacy: Kamailio's topos on the P-CSCF.
+
+The roles run here with -A WITH_TOPOS, on addresses of their own (P-CSCF
+.12, PS .22 of TEST_NET) so that the session's system stays as it is.
+
+A UE's presence dialog through the P-CSCF, checked on the wire: what bob's
+UE receives (the 200 to his SUBSCRIBE, the NOTIFYs) carries no Via, no
+Record-Route and no Contact of the Presence Server, nor of the P-CSCF's
+leg toward it — one Via (the P-CSCF's), no Record-Route, a Contact at the
+P-CSCF — while the PS's own NOTIFY, captured on the loopback interface
+between the PS and the P-CSCF, does carry the PS's Contact (the hiding is
+the P-CSCF's doing). The dialog keeps working: bob's refresh and his
+unsubscribe are sent to the Contact topos gave him, without a Route, and
+reach the PS, which answers them within the dialog (a refresh the PS could
+not match would get 481).
+"""
+import os
+import re
+import time
+import uuid
+
+import pytest
+
+import harness as h
+import sipua
+from harness import DOMAIN, SIP_PORT
+from test_foundation import rules
+from test_notify_smime import Capture
+from test_sip_privacy import udp_payloads
+
+
+def assert_hidden(msg, what):
+    """msg as bob's UE got it: only the P-CSCF shows."""
+    assert msg is not None, f"no {what}"
+    raw = msg.raw.decode(errors="replace") if isinstance(msg.raw, bytes) else msg.raw
+    head = raw.split("\r\n\r\n", 1)[0]
+    vias = [v for hv in msg.get("Via") for v in hv.split(",")]
+    # requests: the P-CSCF's Via only; responses: bob's own Via only
+    if msg.method:
+        assert len(vias) == 1 and PCSCF_IP in vias[0], (what, vias)
+    else:
+        assert len(vias) == 1 and h.UA_IP["bob"] in vias[0], (what, vias)
+    assert msg.get("Record-Route") == [], (what, msg.get("Record-Route"))
+    contacts = msg.get("Contact")
+    assert len(contacts) == 1, (what, contacts)
+    assert re.search(rf"@{re.escape(PCSCF_IP)}[:;>]", contacts[0]), (what, contacts)
+    for name in ("Via", "Record-Route", "Route", "Contact"):
+        for v in msg.get(name):
+            assert PS_IP not in v, (what, name, v)
+    assert PS_IP not in head, (what, head)
+
+
+def in_dialog_subscribe(ua, target, to_tag, expires):
+    """A SUBSCRIBE within bob's dialog, to the Contact he was given and
+    without a Route (topos left no Record-Route to build one from)."""
+    ua.cseq += 1
+    lines = [f"SUBSCRIBE {target} SIP/2.0",
+             f"Via: SIP/2.0/UDP {ua.ip}:{ua.port};rport;branch=z9hG4bK{uuid.uuid4().hex[:16]}",
+             f"From: <sip:bob@{DOMAIN}>;tag={ua.tag}",
+             f"To: <sip:alice@{DOMAIN}>;tag={to_tag}",
+             f"Call-ID: {ua.call_id}", f"CSeq: {ua.cseq} SUBSCRIBE",
+             f"Contact: <sip:bob@{ua.ip}:{ua.port}>", "Max-Forwards: 70",
+             "Event: presence", "Accept: application/pidf+xml",
+             f"Expires: {expires}", "Content-Length: 0"]
+    ua.send(("\r\n".join(lines) + "\r\n\r\n").encode())
+    return ua.final_response()
+
+
+def next_notify(ua, timeout=5.0):
+    return ua.wait_notify(timeout)
+
+
+PCSCF_IP, PS_IP = f"{h.NET}.12", f"{h.NET}.22"
+
+
+@pytest.fixture(scope="module")
+def tsys():
+    """Both roles, the P-CSCF with topos."""
+    s = h.System(os.path.join(h.TOP, "build", "test-run-topos"))
+    s.env = dict(s.env, PCSCF_IP=PCSCF_IP, PS_IP=PS_IP,
+                 EXTRA_DEFINES=s.env["EXTRA_DEFINES"] + " WITH_TOPOS")
+    s.pcscf = h.Role("pcscf", s.run_dir, s.env)
+    s.ps = h.Role("ps", s.run_dir, s.env)
+    s.provision()
+    try:
+        for role in (s.pcscf, s.ps):
+            role.start()
+        deadline = time.monotonic() + 20
+        for ip in (PCSCF_IP, PS_IP):
+            assert h.wait_tcp(ip, SIP_PORT, deadline), f"{ip} did not open"
+            while h.status_code(h.options(ip, h.PROBE_IP, timeout=0.5)) != 200:
+                assert time.monotonic() < deadline, f"{ip} does not answer"
+        yield s
+    finally:
+        s.stop()
+
+
+@pytest.fixture
+def bob_watching_alice(tsys, tmp_path):
+    tsys.set_pres_rules("alice", rules(("bob", "allow")))
+    r = h.sipp("register", "bob", tmp_path, auth=("bob", h.USERS["bob"]),
+               remote=f"{PCSCF_IP}:{SIP_PORT}")
+    assert r.rc == 0, r.stderr
+    ua = sipua.new_ua("bob", h.UA_IP["bob"], (PCSCF_IP, SIP_PORT))
+    try:
+        yield ua
+    finally:
+        ua.close()
+
+
+def test_presence_dialog_hides_trust_domain(tsys, bob_watching_alice):
+    ua = bob_watching_alice
+    cap = Capture()
+    try:
+        _, ok = ua.subscribe("alice", expires=120)
+        assert ok is not None and ok.status == 200, ok and ok.first
+        first = next_notify(ua)
+    finally:
+        cap.stop()
+    assert_hidden(ok, "200 to the SUBSCRIBE")
+    assert_hidden(first, "first NOTIFY")
+    assert "active" in first.first_value("Subscription-State")
+    # the PS itself sent its own Contact: the P-CSCF hid it
+    from_ps = [p for p in udp_payloads(cap.data, PS_IP, PCSCF_IP, SIP_PORT)
+               if ua.call_id.encode() in p and p.startswith(b"NOTIFY ")]
+    assert from_ps, "no NOTIFY from the PS captured"
+    assert re.search(rb"(?im)^(Contact|m)\s*:.*" + re.escape(PS_IP.encode()), from_ps[0])
+
+    # the dialog goes on through the Contact topos gave bob
+    target = re.search(r"<([^>]+)>", ok.first_value("Contact")).group(1)
+    assert PS_IP not in target
+    to_tag = re.search(r";tag=([^;>\s]+)", ok.first_value("To")).group(1)
+    for expires, state in ((60, "active"), (0, "terminated")):
+        # the refresh, then the unsubscribe
+        ua.notifies.clear()
+        r = in_dialog_subscribe(ua, target, to_tag, expires)
+        assert r is not None and r.status == 200, r and r.first
+        assert_hidden(r, f"200 to the SUBSCRIBE with Expires {expires}")
+        n = next_notify(ua)
+        assert_hidden(n, f"NOTIFY after the SUBSCRIBE with Expires {expires}")
+        assert n.first_value("Subscription-State").startswith(state)
+
+def test_refresh_of_unknown_dialog_not_served(tsys, bob_watching_alice):
+    """A refresh to a topos Contact the P-CSCF never gave out is not routed
+    to the PS as if it were a dialog: it gets an error, never a 200."""
+    ua = bob_watching_alice
+    fake = f"sip:atpsh-{uuid.uuid4()}@{PCSCF_IP}"
+    r = in_dialog_subscribe(ua, fake, "nosuchtag", 60)
+    assert r is None or r.status >= 400, r.first
