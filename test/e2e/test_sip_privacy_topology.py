@@ -101,7 +101,8 @@ def bob_watching_alice(tsys, tmp_path):
     r = h.sipp("register", "bob", tmp_path, auth=("bob", h.USERS["bob"]),
                remote=f"{PCSCF_IP}:{SIP_PORT}")
     assert r.rc == 0, r.stderr
-    ua = sipua.new_ua("bob", h.UA_IP["bob"], (PCSCF_IP, SIP_PORT))
+    # its own P-CSCF (not h.PCSCF_IP): registered from this socket here
+    ua = sipua.new_ua("bob", h.UA_IP["bob"], (PCSCF_IP, SIP_PORT), register=True)
     try:
         yield ua
     finally:
