@@ -116,8 +116,9 @@ def test_server_down_cached_copy_then_closed(xsys):
         # past the ttl, the server refuses connections: the cached policy
         # is still obeyed, with a warning
         assert ua.subscribe("alice")[1].status == 401
-        assert xsys.ps.wait_log(r"policy of sip:alice@example.com from https://" + re.escape(f"{h.NET}.50")
-                                r".*: using the cached copy", start=offset)
+        assert xsys.ps.wait_log(r"policy of sip:alice@example.com from https://"
+                                + re.escape(f"{h.NET}.50") + r".*: using the cached copy",
+                                start=offset)
         # past the stale bound (and the back-off): not authorized, never open
         time.sleep(max(XCAP_STALE_TTL, XCAP_RETRY) + 0.5)
         assert ua.subscribe("alice")[1].status == 500
