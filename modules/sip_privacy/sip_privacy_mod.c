@@ -39,6 +39,7 @@
 #include "sp_db.h"
 #include "sp_assert.h"
 #include "sp_trust.h"
+#include "sp_service.h"
 #include "kreply.h"
 
 MODULE_VERSION
@@ -73,6 +74,7 @@ static int w_sp_trusted_dst(sip_msg_t *msg, char *p1, char *p2);
 static int w_sp_set_trusted_src(sip_msg_t *msg, char *p1, char *p2);
 static int w_sp_strip_pai(sip_msg_t *msg, char *p1, char *p2);
 static int w_sp_privacy_id(sip_msg_t *msg, char *p1, char *p2);
+static int w_sp_privacy_apply(sip_msg_t *msg, char *p1, char *p2);
 static void mod_destroy(void);
 
 static const char *sp_rpc_trusted_doc[2] = {
@@ -93,6 +95,9 @@ static cmd_export_t cmds[] = {
 	/* identity assertion (sp_assert.c) */
 	{"sp_assert_identity", (cmd_function)w_sp_assert_identity, 0, 0, 0,
 		REQUEST_ROUTE},
+	/* the privacy service for every message of a dialog (sp_service.c) */
+	{"sp_privacy_apply", (cmd_function)w_sp_privacy_apply, 0, 0, 0,
+		REQUEST_ROUTE | FAILURE_ROUTE | BRANCH_ROUTE | ONREPLY_ROUTE},
 	{0, 0, 0, 0, 0, 0}
 };
 
@@ -108,6 +113,9 @@ static param_export_t params[] = {
 	{"identity_table", PARAM_STR, &sp_identity_table},
 	{"blocking_table", PARAM_STR, &sp_blocking_table},
 	{"usrloc_domain", PARAM_STR, &sp_usrloc_domain},
+	/* the privacy service (sp_service.c) */
+	{"anon_contact", PARAM_INT, &sp_anon_contact},
+	{"rr_secret", PARAM_STR, &sp_rr_secret},
 	{0, 0, 0}
 };
 
@@ -176,6 +184,13 @@ static int mod_init(void)
 			" %s\n",
 			_sp_absent == SP_ID_ABSENT_KEEP ? "kept" : "removed");
 	if(sp_db_init() < 0 || sp_assert_init() < 0)
+		return -1;
+	/* the privacy service (sp_service.c) */
+	if(register_module_stats(exports.name, sp_service_stats) != 0) {
+		LM_ERR("cannot register statistics\n");
+		return -1;
+	}
+	if(sp_service_init() < 0)
 		return -1;
 	return 0;
 }
@@ -299,7 +314,6 @@ static int ki_sp_privacy_id(sip_msg_t *msg)
 {
 	sp_priv_t p;
 	sp_priv_decision_t d;
-	int rc, withdrawn;
 
 	if(msg->first_line.type != SIP_REQUEST) {
 		LM_ERR("sp_privacy_id() is for requests\n");
@@ -312,25 +326,53 @@ static int ki_sp_privacy_id(sip_msg_t *msg)
 		return SP_RC_ERROR;
 	}
 	if(d.refuse) {
-		update_stat(_sp_st_critical_refused, 1);
-		LM_NOTICE("%.*s from %s refused: critical privacy not provided"
-				  " (%s)\n",
-				msg->first_line.u.request.method.len,
-				msg->first_line.u.request.method.s, ip_addr2a(&msg->rcv.src_ip),
-				d.reason);
-		/* not delivered even when the reply could not be sent */
-		kreply(&_sp_sl, msg, SP_PRIV_REFUSE_CODE, d.reason, NULL);
+		sp_mod_refuse(msg, d.reason);
 		return SP_RC_REFUSED;
 	}
 	if(!sp_id_pai_remove(sp_priv_requested(&p), _sp_absent))
 		return SP_RC_UNCHANGED;
+	return sp_mod_pai_remove_privacy(msg);
+}
+
+/* ---- lent to the privacy service (sp_mod.h) -------------------------- */
+
+int sp_mod_privacy_read(sip_msg_t *msg, sp_priv_t *p)
+{
+	return sp_privacy_read(msg, p);
+}
+
+int sp_mod_pai_must_go(unsigned int requested)
+{
+	return sp_id_pai_remove(requested, _sp_absent);
+}
+
+int sp_mod_pai_remove_privacy(sip_msg_t *msg)
+{
+	int rc, withdrawn;
+
 	/* the one this module asserted goes too (counted with the others) */
 	withdrawn = sp_assert_withdraw(msg);
 	if(withdrawn)
 		update_stat(_sp_st_pai_removed_privacy, 1);
 	rc = sp_hdr_remove_all(msg, HDR_PAI_T, _sp_st_pai_removed_privacy,
-			"privacy toward an untrusted next hop");
+			"privacy toward an untrusted hop");
 	return (withdrawn && rc == SP_RC_UNCHANGED) ? SP_RC_REMOVED : rc;
+}
+
+int sp_mod_hf_deleted(sip_msg_t *msg, hdr_field_t *hf)
+{
+	return sp_hf_deleted(msg, hf);
+}
+
+void sp_mod_refuse(sip_msg_t *msg, const char *reason)
+{
+	update_stat(_sp_st_critical_refused, 1);
+	LM_NOTICE("%.*s from %s refused: critical privacy not provided (%s)\n",
+			msg->first_line.u.request.method.len,
+			msg->first_line.u.request.method.s, ip_addr2a(&msg->rcv.src_ip),
+			reason);
+	/* not delivered even when the reply could not be sent */
+	kreply(&_sp_sl, msg, SP_PRIV_REFUSE_CODE, (char *)reason, NULL);
 }
 
 /* ---- cfg wrappers ---------------------------------------------------- */
@@ -360,6 +402,13 @@ static int w_sp_privacy_id(sip_msg_t *msg, char *p1, char *p2)
 	int rc = ki_sp_privacy_id(msg);
 
 	return rc == SP_RC_REFUSED ? 0 : rc;
+}
+
+static int w_sp_privacy_apply(sip_msg_t *msg, char *p1, char *p2)
+{
+	int rc = ki_sp_privacy_apply(msg);
+
+	return rc == SP_APPLY_REFUSED ? 0 : rc;
 }
 
 /* ---- KEMI ------------------------------------------------------------ */
@@ -393,6 +442,11 @@ static sr_kemi_t sr_kemi_sip_privacy_exports[] = {
 	},
 	{ str_init("sip_privacy"), str_init("sp_assert_identity"),
 		SR_KEMIP_INT, ki_sp_assert_identity,
+		{ SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE,
+			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
+	},
+	{ str_init("sip_privacy"), str_init("sp_privacy_apply"),
+		SR_KEMIP_INT, ki_sp_privacy_apply,
 		{ SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE,
 			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
 	},

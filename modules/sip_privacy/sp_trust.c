@@ -13,6 +13,7 @@
 #include <openssl/x509v3.h>
 
 #include "core/dprint.h"
+#include "core/dset.h"
 #include "core/ip_addr.h"
 #include "core/resolve.h"
 #include "core/socket_info.h"
@@ -368,6 +369,38 @@ int sp_trust_dst(sip_msg_t *msg)
 		return 0;
 	}
 	return _sp_trust_ip(&ip);
+}
+
+/* 1 when the host of a URI is an IP literal inside the trust domain. */
+static int _sp_trust_uri(char *s, int len)
+{
+	struct sip_uri u;
+	ip_addr_t ip;
+
+	if(len <= 0 || parse_uri(s, len, &u) < 0 || u.host.len <= 0)
+		return 0;
+	return str2ipxbuf(&u.host, &ip) >= 0 && _sp_trust_ip(&ip);
+}
+
+/* One untrusted branch makes the request go to an untrusted hop: a user
+ * may have registered a contact on a trusted address next to her phone,
+ * and the first branch must not decide for the others. */
+int sp_trust_dst_all(sip_msg_t *msg)
+{
+	branch_t *b;
+	unsigned int i;
+
+	if(!sp_trust_dst(msg))
+		return 0;
+	for(i = 0; i < nr_branches; i++) {
+		b = get_sip_branch(i);
+		if(b == NULL)
+			return 0;
+		if(!(b->dst_uri_len > 0 ? _sp_trust_uri(b->dst_uri, b->dst_uri_len)
+								: _sp_trust_uri(b->uri, b->len)))
+			return 0;
+	}
+	return 1;
 }
 
 /* ---- RPC ------------------------------------------------------------- */

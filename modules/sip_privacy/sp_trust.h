@@ -34,6 +34,11 @@ int sp_trust_src(sip_msg_t *msg);
 /* 1 when the next hop of the request ($du, else the R-URI) is, else 0. */
 int sp_trust_dst(sip_msg_t *msg);
 
+/* 1 when every next hop of the request is: $du or the R-URI, and every
+ * branch lookup() or append_branch() added (each its destination URI,
+ * else its URI); else 0. */
+int sp_trust_dst_all(sip_msg_t *msg);
+
 /* The script vouches for the previous hop of this message. */
 void sp_trust_set_src(sip_msg_t *msg);
 
