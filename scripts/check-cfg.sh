@@ -19,6 +19,7 @@ check() {
 }
 check pcscf ""
 check pcscf "WITH_TOPOS"
+check pcscf 'SP_RR_SECRET="check-cfg-key"'
 check ps ""
 check ps "WITH_XCAP_ROOT XCAP_CA_FILE=\"$run/certs/ca.pem\""
 check ps "BENCH_AUTH_DB"

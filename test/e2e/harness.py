@@ -30,6 +30,7 @@ TRUSTED_PEER_IP = UA_IP["peer"]  # trusted by the PS like the P-CSCF
 NONCE_EXPIRE = 5  # seconds; short so that a stale nonce can be waited out
 AUTH_RETRIES = 1  # a wrong digest answer is challenged once more, then 403
 POLICY_CACHE_TTL = 2  # writes that bypass the Ut interface: seen within
+SP_RR_SECRET = "e2e-dialog-rule-key"  # sip_privacy rr_secret of the P-CSCF
 
 
 def read_users():
@@ -155,7 +156,8 @@ class System:
                         EXTRA_DEFINES=f'TRUSTED_PEER_ADDR="{TRUSTED_PEER_IP}" '
                                       f"NONCE_EXPIRE={NONCE_EXPIRE} "
                                       f"AUTH_RETRIES={AUTH_RETRIES} "
-                                      f"POLICY_CACHE_TTL={POLICY_CACHE_TTL}")
+                                      f"POLICY_CACHE_TTL={POLICY_CACHE_TTL} "
+                                      f'SP_RR_SECRET="{SP_RR_SECRET}"')
         self.pcscf = Role("pcscf", run_dir, self.env)
         self.ps = Role("ps", run_dir, self.env)
 
