@@ -18,7 +18,7 @@ import pytest
 import harness as h
 import sipua
 from harness import DOMAIN, PCSCF_IP, TLS_PORT
-from test_sip_privacy import carol, req_lines, send, stat, wait_request  # noqa: F401
+from test_sip_privacy import carol, req_lines, send, sppriv, stat, wait_request  # noqa: F401
 
 PAI = f"<sip:alice@{DOMAIN}>"
 
@@ -53,15 +53,19 @@ def certs(system, name):
 
 def notify_over_tls(client, carol):
     """An in-dialog NOTIFY with a PAI and Privacy: none from client through
-    the P-CSCF to carol; (what carol got or None, the client's response)."""
+    the P-CSCF (the Record-Route entry it would have written for carol's
+    SUBSCRIBE without privacy) to carol; (what carol got or None, the
+    client's response)."""
     call_id = uuid.uuid4().hex
+    ctag = f"c{uuid.uuid4().hex[:8]}"
     lines = req_lines(
         client, "NOTIFY", f"sip:carol@{carol.ip}:{carol.port}",
-        [f"Route: <sip:{PCSCF_IP}:{TLS_PORT};transport=tls;lr>",
+        [f"Route: <sip:{PCSCF_IP}:{TLS_PORT};transport=tls;lr;ftag={ctag};"
+         f"sppriv={sppriv('-', ctag, call_id)}>",
          f"Contact: <sip:peer@{client.ip}:{client.port};transport=tls>",
          "Event: presence", "Subscription-State: active;expires=60",
          f"P-Asserted-Identity: {PAI}", "Privacy: none"],
-        call_id=call_id, to=f"<sip:carol@{DOMAIN}>;tag=c{uuid.uuid4().hex[:8]}")
+        call_id=call_id, to=f"<sip:carol@{DOMAIN}>;tag={ctag}")
     lines[1] = lines[1].replace("SIP/2.0/UDP", "SIP/2.0/TLS")
     send(client, lines)
     got = wait_request(carol, "NOTIFY", call_id, timeout=3.0)
