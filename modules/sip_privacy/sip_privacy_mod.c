@@ -97,7 +97,7 @@ static cmd_export_t cmds[] = {
 		REQUEST_ROUTE},
 	/* the privacy service for every message of a dialog (sp_service.c) */
 	{"sp_privacy_apply", (cmd_function)w_sp_privacy_apply, 0, 0, 0,
-		REQUEST_ROUTE | FAILURE_ROUTE | BRANCH_ROUTE | ONREPLY_ROUTE},
+		REQUEST_ROUTE | FAILURE_ROUTE | ONREPLY_ROUTE},
 	{0, 0, 0, 0, 0, 0}
 };
 
