@@ -1,5 +1,6 @@
 /*
- * Shared Kamailio glue (lib/): the text of a string-ish DB API column.
+ * Shared Kamailio glue (lib/): the text of a string-ish DB API column, and
+ * DB API values made from a str or an int.
  */
 #include <string.h>
 
@@ -26,4 +27,18 @@ const char *kdb_val_text(db_val_t *v, int *len)
 			LM_ERR("unexpected column type %d\n", VAL_TYPE(v));
 			return NULL;
 	}
+}
+
+void kdb_val_set_str(db_val_t *v, str *s)
+{
+	memset(v, 0, sizeof(*v));
+	v->type = DB1_STR;
+	v->val.str_val = *s;
+}
+
+void kdb_val_set_int(db_val_t *v, int i)
+{
+	memset(v, 0, sizeof(*v));
+	v->type = DB1_INT;
+	v->val.int_val = i;
 }

@@ -1,5 +1,6 @@
 /*
- * Shared Kamailio glue (lib/): the text of a string-ish DB API column.
+ * Shared Kamailio glue (lib/): the text of a string-ish DB API column, and
+ * DB API values made from a str or an int.
  */
 #ifndef _LIB_KDB_TEXT_H_
 #define _LIB_KDB_TEXT_H_
@@ -9,5 +10,9 @@
 /* The bytes of a STR, STRING or BLOB value and their count in *len, or
  * NULL for NULL and for any other type (logged). */
 const char *kdb_val_text(db_val_t *v, int *len);
+
+/* v becomes a non-NULL STR value of s (not copied) / an INT value of i. */
+void kdb_val_set_str(db_val_t *v, str *s);
+void kdb_val_set_int(db_val_t *v, int i);
 
 #endif

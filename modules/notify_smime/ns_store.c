@@ -116,20 +116,6 @@ static int ns_use(str *table)
 	return 0;
 }
 
-static void ns_val_str(db_val_t *v, str *s)
-{
-	memset(v, 0, sizeof(*v));
-	v->type = DB1_STR;
-	v->val.str_val = *s;
-}
-
-static void ns_val_int(db_val_t *v, int i)
-{
-	memset(v, 0, sizeof(*v));
-	v->type = DB1_INT;
-	v->val.int_val = i;
-}
-
 int ns_pkg_dup(str *dst, const char *s, int len)
 {
 	dst->s = pkg_malloc(len + 1);
@@ -169,7 +155,7 @@ int ns_store_certs(str *aor, str *pems, int *n)
 	*n = 0;
 	if(ns_use(&_ns_cert_table) < 0)
 		return NS_STORE_ERR;
-	ns_val_str(&vals[0], aor);
+	kdb_val_set_str(&vals[0], aor);
 	if(_ns_dbf.query(_ns_db, keys, 0, vals, cols, 1, 1, &_ns_col_id, &res) < 0
 			|| !res) {
 		LM_ERR("certificate query for %.*s failed\n", aor->len, aor->s);
@@ -204,8 +190,8 @@ int ns_store_unbind(str *callid, str *tag)
 		ns_bcache_del(callid, tag);
 	if(ns_use(&_ns_binding_table) < 0)
 		return NS_STORE_ERR;
-	ns_val_str(&vals[0], callid);
-	ns_val_str(&vals[1], tag);
+	kdb_val_set_str(&vals[0], callid);
+	kdb_val_set_str(&vals[1], tag);
 	if(_ns_dbf.delete(_ns_db, keys, 0, vals, 2) < 0) {
 		LM_ERR("cannot delete the binding of Call-ID %.*s\n", callid->len,
 				callid->s);
@@ -225,15 +211,15 @@ int ns_store_bind(str *callid, str *tag, ns_binding_t *b)
 
 	if(ns_store_unbind(callid, tag) < 0)
 		return NS_STORE_ERR;
-	ns_val_str(&vals[0], callid);
-	ns_val_str(&vals[1], tag);
-	ns_val_str(&vals[2], &b->pres_uri);
-	ns_val_str(&vals[3], &b->watcher);
-	ns_val_str(&vals[4], &src);
-	ns_val_int(&vals[5], b->demanded);
-	ns_val_int(&vals[6], (int)b->expires);
-	ns_val_str(&vals[7], &fp);
-	ns_val_str(&vals[8], &b->pem);
+	kdb_val_set_str(&vals[0], callid);
+	kdb_val_set_str(&vals[1], tag);
+	kdb_val_set_str(&vals[2], &b->pres_uri);
+	kdb_val_set_str(&vals[3], &b->watcher);
+	kdb_val_set_str(&vals[4], &src);
+	kdb_val_set_int(&vals[5], b->demanded);
+	kdb_val_set_int(&vals[6], (int)b->expires);
+	kdb_val_set_str(&vals[7], &fp);
+	kdb_val_set_str(&vals[8], &b->pem);
 	if(_ns_dbf.insert(_ns_db, cols, vals, 9) < 0) {
 		LM_ERR("cannot store the binding of Call-ID %.*s\n", callid->len,
 				callid->s);
@@ -317,8 +303,8 @@ int ns_store_lookup(str *callid, str *tag, ns_binding_t *b)
 		return ns_bcache_get(callid, tag, b);
 	if(ns_use(&_ns_binding_table) < 0)
 		return NS_STORE_ERR;
-	ns_val_str(&vals[0], callid);
-	ns_val_str(&vals[1], tag);
+	kdb_val_set_str(&vals[0], callid);
+	kdb_val_set_str(&vals[1], tag);
 	if(_ns_dbf.query(_ns_db, keys, 0, vals, _ns_binding_cols, 2, 7, 0, &res) < 0
 			|| !res) {
 		LM_ERR("binding query for Call-ID %.*s failed\n", callid->len,
@@ -347,9 +333,9 @@ int ns_store_touch(str *callid, str *tag, time_t expires)
 
 	if(ns_use(&_ns_binding_table) < 0)
 		return NS_STORE_ERR;
-	ns_val_str(&vals[0], callid);
-	ns_val_str(&vals[1], tag);
-	ns_val_int(&uvals[0], (int)expires);
+	kdb_val_set_str(&vals[0], callid);
+	kdb_val_set_str(&vals[1], tag);
+	kdb_val_set_int(&uvals[0], (int)expires);
 	if(_ns_dbf.update(_ns_db, keys, 0, vals, ucols, uvals, 2, 1) < 0) {
 		LM_ERR("cannot refresh the binding of Call-ID %.*s\n", callid->len,
 				callid->s);
@@ -371,7 +357,7 @@ int ns_store_purge(time_t now)
 		n = ns_bcache_purge(now);
 	if(ns_use(&_ns_binding_table) < 0)
 		return -1;
-	ns_val_int(&vals[0], (int)now);
+	kdb_val_set_int(&vals[0], (int)now);
 	if(_ns_dbf.delete(_ns_db, keys, ops, vals, 1) < 0) {
 		LM_ERR("cannot remove expired bindings\n");
 		return -1;
@@ -394,8 +380,8 @@ int ns_store_binding_pem(str *callid, str *tag, str *pem)
 	pem->len = 0;
 	if(ns_use(&_ns_binding_table) < 0)
 		return NS_STORE_ERR;
-	ns_val_str(&vals[0], callid);
-	ns_val_str(&vals[1], tag);
+	kdb_val_set_str(&vals[0], callid);
+	kdb_val_set_str(&vals[1], tag);
 	if(_ns_dbf.query(_ns_db, keys, 0, vals, cols, 2, 1, 0, &res) < 0 || !res) {
 		LM_ERR("certificate query of the binding of Call-ID %.*s failed\n",
 				callid->len, callid->s);
@@ -480,7 +466,7 @@ int ns_store_watcher_bindings(str *aor, int max, ns_store_visit_f f, void *ctx)
 
 	if(ns_use(&_ns_binding_table) < 0)
 		return -1;
-	ns_val_str(&vals[0], aor);
+	kdb_val_set_str(&vals[0], aor);
 	if(_ns_dbf.query(_ns_db, keys, 0, vals, cols, 1, 9, 0, &res) < 0 || !res)
 		return -1;
 	for(i = 0; i < RES_ROW_N(res) && n < max; i++) {
