@@ -88,6 +88,10 @@ mkdb "$run/ps/ps.db" standard auth_db presence
 	done <<<"$users"
 } | sqlite3 -batch -bail "$run/pcscf/pcscf.db" >/dev/null
 sqlite3 -batch -bail "$run/ps/ps.db" <"$top/modules/notify_smime/notify_smime-create.sql"
+# sip_privacy: the PS's anonymous subscriptions, and the secret of the
+# opaque ids anonymous watchers get in winfo (stable across restarts)
+sqlite3 -batch -bail "$run/ps/ps.db" <"$top/modules/sip_privacy/sip_privacy-winfo-create.sql"
+openssl rand -hex 32 >"$run/ps/winfo.secret"
 # the operator's S/MIME certificate store: every demo user's certificate
 while read -r user pass; do
 	pem=$(sqlq "$(cat "$certs/$user.pem")")

@@ -51,6 +51,10 @@ args=(-f "$top/etc/$role.cfg" -Y "$dir" -m "$SHM_MB" -M "$PKG_MB" -x "$MEM_MANAG
 	-A "CTL_SOCK=\"unix:$dir/kamailio_ctl\""
 	-A "SMIME_CERT=\"$run/certs/$role.pem\"" -A "SMIME_KEY=\"$run/certs/$role.key\""
 	-A "SMIME_CA=\"$run/certs/ca.pem\"")
+# the secret of sip_privacy's opaque winfo ids (made by provision.sh)
+if [ "$role" = ps ] && [ -f "$dir/winfo.secret" ]; then
+	args+=(-A "WINFO_SECRET_FILE=\"$dir/winfo.secret\"")
+fi
 for d in ${EXTRA_DEFINES:-}; do
 	args+=(-A "$d")
 done

@@ -40,6 +40,7 @@
 #include "sp_assert.h"
 #include "sp_trust.h"
 #include "sp_service.h"
+#include "sp_winfo.h"
 #include "kreply.h"
 
 MODULE_VERSION
@@ -69,6 +70,7 @@ static stat_var *_sp_st_pai_removed_privacy;
 static stat_var *_sp_st_critical_refused;
 
 static int mod_init(void);
+static int child_init(int rank);
 static int w_sp_trusted_src(sip_msg_t *msg, char *p1, char *p2);
 static int w_sp_trusted_dst(sip_msg_t *msg, char *p1, char *p2);
 static int w_sp_set_trusted_src(sip_msg_t *msg, char *p1, char *p2);
@@ -98,6 +100,13 @@ static cmd_export_t cmds[] = {
 	/* the privacy service for every message of a dialog (sp_service.c) */
 	{"sp_privacy_apply", (cmd_function)w_sp_privacy_apply, 0, 0, 0,
 		REQUEST_ROUTE | FAILURE_ROUTE | ONREPLY_ROUTE},
+	/* anonymous watchers at the Presence Server (sp_winfo.c) */
+	{"sp_winfo_mark", (cmd_function)w_sp_winfo_mark, 0, sp_winfo_fixup_mark,
+		0, REQUEST_ROUTE},
+	{"sp_winfo_mark", (cmd_function)w_sp_winfo_mark, 1, sp_winfo_fixup_mark,
+		sp_winfo_fixup_free_mark, REQUEST_ROUTE},
+	{"sp_winfo_anonymize", (cmd_function)w_sp_winfo_anonymize, 0,
+		sp_winfo_fixup_anonymize, 0, ANY_ROUTE},
 	{0, 0, 0, 0, 0, 0}
 };
 
@@ -116,6 +125,14 @@ static param_export_t params[] = {
 	/* the privacy service (sp_service.c) */
 	{"anon_contact", PARAM_INT, &sp_anon_contact},
 	{"rr_secret", PARAM_STR, &sp_rr_secret},
+	/* anonymous watchers at the Presence Server (sp_winfo.c) */
+	{"winfo_db_url", PARAM_STR, &sp_winfo_db_url},
+	{"winfo_table", PARAM_STR, &sp_winfo_table},
+	{"winfo_secret", PARAM_STR, &sp_winfo_secret},
+	{"winfo_secret_file", PARAM_STR, &sp_winfo_secret_file},
+	{"winfo_hash_size", PARAM_INT, &sp_winfo_hash_size},
+	{"winfo_max_entries", PARAM_INT, &sp_winfo_max_entries},
+	{"winfo_linger", PARAM_INT, &sp_winfo_linger},
 	{0, 0, 0}
 };
 
@@ -123,6 +140,7 @@ static rpc_export_t rpc_cmds[] = {
 	{"sip_privacy.trusted", sp_trust_rpc, sp_rpc_trusted_doc, RET_ARRAY},
 	{"sip_privacy.subscriber", sp_rpc_subscriber, sp_rpc_subscriber_doc, 0},
 	{"sip_privacy.reload", sp_rpc_reload, sp_rpc_reload_doc, 0},
+	{"sip_privacy.winfo", sp_winfo_rpc, sp_winfo_rpc_doc, 0},
 	{0, 0, 0, 0}
 };
 
@@ -132,6 +150,7 @@ static stat_export_t mod_stats[] = {
 	{"critical_refused", 0, &_sp_st_critical_refused},
 	{"pai_asserted", 0, &sp_st_pai_asserted},
 	{"ppi_refused", 0, &sp_st_ppi_refused},
+	{"winfo_anonymized", 0, &sp_winfo_st_anonymized},
 	{0, 0, 0}
 };
 
@@ -144,7 +163,7 @@ struct module_exports exports = {
 	0,               /* pseudo-variables exports */
 	0,               /* response handling function */
 	mod_init,        /* module init function */
-	0,               /* per-child init function */
+	child_init,      /* per-child init function */
 	mod_destroy      /* module destroy function */
 };
 /* clang-format on */
@@ -192,11 +211,17 @@ static int mod_init(void)
 	}
 	if(sp_service_init() < 0)
 		return -1;
-	return 0;
+	return sp_winfo_mod_init();
+}
+
+static int child_init(int rank)
+{
+	return sp_winfo_child_init(rank);
 }
 
 static void mod_destroy(void)
 {
+	sp_winfo_mod_destroy();
 	sp_db_destroy();
 }
 
@@ -282,7 +307,7 @@ static int ki_sp_strip_pai(sip_msg_t *msg)
 
 /* Reads every Privacy header into p (see privacy.h: never "no privacy"
  * for a header it cannot read). 0, or -1 when the message is unreadable. */
-static int sp_privacy_read(sip_msg_t *msg, sp_priv_t *p)
+int sp_privacy_read(sip_msg_t *msg, sp_priv_t *p)
 {
 	sp_str_t vals[SP_PRIV_MAX_HDRS];
 	hdr_field_t *hf;
@@ -447,6 +472,21 @@ static sr_kemi_t sr_kemi_sip_privacy_exports[] = {
 	},
 	{ str_init("sip_privacy"), str_init("sp_privacy_apply"),
 		SR_KEMIP_INT, ki_sp_privacy_apply,
+		{ SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE,
+			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
+	},
+	{ str_init("sip_privacy"), str_init("sp_winfo_mark"),
+		SR_KEMIP_INT, ki_sp_winfo_mark,
+		{ SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE,
+			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
+	},
+	{ str_init("sip_privacy"), str_init("sp_winfo_mark_watcher"),
+		SR_KEMIP_INT, ki_sp_winfo_mark_watcher,
+		{ SR_KEMIP_STR, SR_KEMIP_NONE, SR_KEMIP_NONE,
+			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
+	},
+	{ str_init("sip_privacy"), str_init("sp_winfo_anonymize"),
+		SR_KEMIP_INT, ki_sp_winfo_anonymize,
 		{ SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE,
 			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
 	},

@@ -108,14 +108,14 @@ def decrypt(system, user, der):
 
 
 def send(ua, method, ruri, to, headers=(), body=b"", ctype=None,
-         call_id=None, routes=()):
+         call_id=None, routes=(), from_hdr=None):
     """One request from ua (a new transaction, CSeq counted); returns its
-    final response."""
+    final response. from_hdr: the From value without its tag."""
     ua.cseq += 1
     lines = [f"{method} {ruri} SIP/2.0",
              f"Via: SIP/2.0/UDP {ua.ip}:{ua.port};rport;branch=z9hG4bK{uuid.uuid4().hex[:16]}",
              *[f"Route: {r}" for r in routes],
-             f"From: <sip:{ua.user}@{DOMAIN}>;tag={ua.tag}", f"To: {to}",
+             f"From: {from_hdr or f'<sip:{ua.user}@{DOMAIN}>'};tag={ua.tag}", f"To: {to}",
              f"Call-ID: {call_id or uuid.uuid4().hex}", f"CSeq: {ua.cseq} {method}",
              f"Contact: <sip:{ua.user}@{ua.ip}:{ua.port}>", "Max-Forwards: 70",
              *headers]

@@ -32,8 +32,8 @@ from harness import DOMAIN, PCSCF_IP, PS_IP, SIP_PORT
 from test_notify_smime import Capture
 
 
-def stat(system, name):
-    rc, out = system.rpc("pcscf", "stats.get_statistics", name)
+def stat(system, name, role="pcscf"):
+    rc, out = system.rpc(role, "stats.get_statistics", name)
     assert rc == 0, out
     m = re.search(rf"sip_privacy:{name} = (\d+)", out)
     assert m, out
