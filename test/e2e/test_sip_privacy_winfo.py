@@ -141,9 +141,11 @@ def winfo_of_alice(system, ua, smime=False):
     return d, first
 
 
-@pytest.mark.parametrize("privacy", ["id", "user"])
+# "id=1" cannot be parsed (not a token): read as asking for all privacy
+@pytest.mark.parametrize("privacy", ["id", "user", "id=1"])
 def test_anonymous_watcher_never_shown(system, users, privacy):
-    """bob, allowed by alice's rules, subscribes with Privacy: id (user):
+    """bob, allowed by alice's rules, subscribes with Privacy: id (user, or
+    one that cannot be parsed):
     alice sees carol by URI and bob only as the anonymous URI with one
     stable id, in the partial NOTIFY of his arrival, the full one of her
     refresh, the one of his refresh (which carries no Privacy: the dialog
