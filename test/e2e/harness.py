@@ -253,7 +253,7 @@ def sipp(scenario, user, tmp_path, keys=None, auth=None, transport="u1",
         register = (scenario != "register" and user in USERS
                     and remote is None and transport == "u1")
     remote = remote or f"{PCSCF_IP}:{SIP_PORT}"
-    msg_file = os.path.join(str(tmp_path), f"{scenario}-{user}-{uuid.uuid4().hex[:6]}.log")
+    msg_file = os.path.join(str(tmp_path), f"{os.path.basename(scenario)}-{user}-{uuid.uuid4().hex[:6]}.log")
     if port is None:
         # a fresh local port each time, as a real client would have: a
         # NOTIFY of an earlier test's subscription must not reach this call
