@@ -18,7 +18,7 @@ check() {
 	fi
 }
 check pcscf ""
-check pcscf "WITH_TOPOS"
+check pcscf "WITHOUT_TOPOS"
 check pcscf 'SP_RR_SECRET="check-cfg-key"'
 check ps ""
 check ps "WITH_XCAP_ROOT XCAP_CA_FILE=\"$run/certs/ca.pem\""

@@ -1,5 +1,6 @@
 """Issue 2: the routing script runs a real presence service."""
 import base64
+import re
 import socket
 import ssl
 import urllib.error
@@ -67,8 +68,16 @@ def test_publish_then_subscribe_notifies_pidf(system, tmp_path):
     assert "application/pidf+xml" in first
     assert note in first, "the NOTIFY does not carry alice's published PIDF"
     assert "Subscription-State: active" in first
-    # the NOTIFY came back through the P-CSCF, record-routed
-    assert f"Record-Route: <sip:{PCSCF_IP}" in r.received()[0]
+    # the dialog goes through the P-CSCF, which shows bob nothing behind
+    # it (topos, RFC 3323 header privacy): its 2xx gives the P-CSCF as the
+    # remote target (where the un-SUBSCRIBE went) and no Record-Route, the
+    # NOTIFY has the P-CSCF's Via alone
+    ok = next(m for m in r.received() if re.match(r"SIP/2\.0 20[02] ", m))
+    assert re.search(rf"^Contact: <sip:[^>]*@{re.escape(PCSCF_IP)}[:;>]", ok, re.M), ok
+    assert "Record-Route:" not in ok
+    vias = [v for line in re.findall(r"^Via: (.*)$", first, re.M) for v in line.split(",")]
+    assert len(vias) == 1 and f"/UDP {PCSCF_IP};" in vias[0], vias
+    assert PS_IP not in ok.split("\n\n")[0] + first.split("\n\n")[0]
 
 
 def test_blocked_watcher_gets_nothing(system, tmp_path):
