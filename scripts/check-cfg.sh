@@ -19,6 +19,7 @@ check() {
 }
 check pcscf ""
 check pcscf "WITHOUT_TOPOS"
+check pcscf "WITHOUT_PRIVACY"
 check pcscf 'SP_RR_SECRET="check-cfg-key"'
 check ps ""
 check ps "WITH_XCAP_ROOT XCAP_CA_FILE=\"$run/certs/ca.pem\""

@@ -150,11 +150,6 @@ def test_refresh_of_unknown_dialog_not_served(tsys, bob_watching_alice):
     assert r is None or r.status >= 400, r.first
 
 
-@pytest.mark.xfail(strict=True, reason="the P-CSCF does not record-route a MESSAGE "
-                   "it relays to a UE, and topos (\"no local address - do record "
-                   "routing for all initial requests\") then sends the 200 back to "
-                   "the sender without its Via; record_route() before relaying it "
-                   "fixes this (left to the MESSAGE routing work of issue 5)")
 def test_message_reply_keeps_senders_via(tsys):
     """bob's MESSAGE to alice through the P-CSCF: alice sees only the
     P-CSCF's Via, and the 200 she answers reaches bob with his own Via,
