@@ -92,7 +92,8 @@ static cmd_export_t cmds[] = {
 		REQUEST_ROUTE | FAILURE_ROUTE | BRANCH_ROUTE},
 	{"sp_set_trusted_src", (cmd_function)w_sp_set_trusted_src, 0, 0, 0,
 		ANY_ROUTE},
-	{"sp_strip_pai", (cmd_function)w_sp_strip_pai, 0, 0, 0, REQUEST_ROUTE},
+	{"sp_strip_pai", (cmd_function)w_sp_strip_pai, 0, 0, 0,
+		REQUEST_ROUTE | ONREPLY_ROUTE},
 	{"sp_privacy_id", (cmd_function)w_sp_privacy_id, 0, 0, 0, REQUEST_ROUTE},
 	/* identity assertion (sp_assert.c) */
 	{"sp_assert_identity", (cmd_function)w_sp_assert_identity, 0, 0, 0,

@@ -881,3 +881,25 @@ def test_network_blocking_without_privacy(system, alice_bob):
     finally:
         db_exec(system, "DELETE FROM sp_blocking WHERE username = 'bob'")
         assert "ok" in rpc_ok(system, "sip_privacy.reload")
+
+
+def test_forged_pai_in_response_removed(system, alice_bob):
+    """alice's UA answers bob's call (no privacy asked) with
+    P-Asserted-Identity values of her own making: a UE is never believed,
+    in a response no more than in a request (RFC 3325 5), so the 200 bob
+    gets carries none of them, and each removal is counted."""
+    alice, bob = alice_bob
+    c = Call(bob, alice, privacy=())
+    inv = c.invite()
+    assert inv is not None
+    before = stat(system, "pai_removed_untrusted")
+    respond(alice, inv, 200, "OK", c.atag,
+            [("Contact", f"<sip:alice@{alice.ip}:{alice.port}>"),
+             ("P-Asserted-Identity", f"<sip:carol@{DOMAIN}>"),
+             ("P-Asserted-Identity", "<tel:+15550100003>")])
+    ok = wait_for(bob, is_rsp(200, "INVITE", c.call_id))
+    assert ok is not None, "alice's 200 not relayed to bob"
+    assert ok.get("P-Asserted-Identity") == []
+    raw = ok.raw.decode(errors="replace")
+    assert "carol" not in raw and "+15550100003" not in raw
+    assert stat(system, "pai_removed_untrusted") == before + 2
