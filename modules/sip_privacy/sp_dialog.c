@@ -8,9 +8,10 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+
 
 #include "sp_dialog.h"
+#include "sp_hmac.h"
 #include "sp_text.h"
 
 #define _SP_DLG_IS_LWS(c) \
@@ -83,8 +84,7 @@ static int _sp_dlg_mac(const char *rule, size_t rlen, const char *ftag,
 	static const char digits[] = "0123456789abcdef";
 	unsigned char data[4 * 4 + sizeof(SP_DLG_RR_PARAM) + SP_DLG_RULE_SIZE
 					   + SP_DLG_MAX_TAG + SP_DLG_MAX_CALLID];
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
+	unsigned char md[SP_HMAC_LEN];
 	size_t pos = 0, i;
 
 	if(key == NULL || klen == 0 || klen > 1024 || rlen >= SP_DLG_RULE_SIZE
@@ -96,8 +96,7 @@ static int _sp_dlg_mac(const char *rule, size_t rlen, const char *ftag,
 	pos = _sp_dlg_field(data, pos, rule, rlen);
 	pos = _sp_dlg_field(data, pos, ftag, flen);
 	pos = _sp_dlg_field(data, pos, cid, clen);
-	if(HMAC(EVP_sha256(), key, (int)klen, data, pos, md, &mdlen) == NULL
-			|| mdlen * 2 < SP_DLG_MAC_LEN)
+	if(sp_hmac_sha256(key, klen, data, pos, md) < 0)
 		return -1;
 	for(i = 0; i < SP_DLG_MAC_LEN / 2; i++) {
 		hex[2 * i] = digits[md[i] >> 4];

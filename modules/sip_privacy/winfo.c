@@ -8,8 +8,9 @@
 #include <libxml/tree.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
+
+#include "sp_hmac.h"
 #include "winfo.h"
 
 #define _SP_WINFO_IS_WS(c) \
@@ -87,9 +88,8 @@ int sp_winfo_opaque_id(const sp_winfo_key_t *key, const char *resource,
 		char out[SP_WINFO_ID_SIZE])
 {
 	unsigned char msg[sizeof(_sp_winfo_label) + 2 * SP_WINFO_MAX_FIELD + 1];
-	unsigned char mac[EVP_MAX_MD_SIZE];
+	unsigned char mac[SP_HMAC_LEN];
 	unsigned char b64[4 * ((EVP_MAX_MD_SIZE + 2) / 3) + 1];
-	unsigned int maclen = 0;
 	size_t n = 0, i;
 
 	if(!key || key->len < SP_WINFO_KEY_MIN || key->len > SP_WINFO_KEY_MAX
@@ -106,10 +106,9 @@ int sp_winfo_opaque_id(const sp_winfo_key_t *key, const char *resource,
 	if(id_len)
 		memcpy(msg + n, id, id_len);
 	n += id_len;
-	if(!HMAC(EVP_sha256(), key->k, (int)key->len, msg, n, mac, &maclen)
-			|| maclen != 32)
+	if(sp_hmac_sha256(key->k, key->len, msg, n, mac) < 0)
 		return SP_WINFO_ERR_CRYPTO;
-	if(EVP_EncodeBlock(b64, mac, (int)maclen) != SP_WINFO_ID_LEN + 1)
+	if(EVP_EncodeBlock(b64, mac, SP_HMAC_LEN) != SP_WINFO_ID_LEN + 1)
 		return SP_WINFO_ERR_CRYPTO;
 	for(i = 0; i < SP_WINFO_ID_LEN; i++) {
 		out[i] = b64[i] == '+' ? '-' : b64[i] == '/' ? '_' : (char)b64[i];
