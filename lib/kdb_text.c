@@ -1,6 +1,6 @@
 /*
- * Shared Kamailio glue (lib/): the text of a string-ish DB API column, and
- * DB API values made from a str or an int.
+ * Shared Kamailio glue (lib/): binding a module's database, the text of a
+ * string-ish DB API column, and DB API values made from a str or an int.
  */
 #include <string.h>
 
@@ -8,6 +8,21 @@
 #include "lib/srdb1/db_val.h"
 
 #include "kdb_text.h"
+
+int kdb_bind(const char *param, str *url, db_func_t *dbf, unsigned int caps,
+		const char *what)
+{
+	if(db_bind_mod(url, dbf) < 0) {
+		LM_ERR("modparam %s: no database module for '%.*s'\n", param, url->len,
+				url->s);
+		return -1;
+	}
+	if(!DB_CAPABILITY(*dbf, caps)) {
+		LM_ERR("modparam %s: the database module cannot %s\n", param, what);
+		return -1;
+	}
+	return 0;
+}
 
 const char *kdb_val_text(db_val_t *v, int *len)
 {

@@ -53,17 +53,11 @@ int ns_store_init(str *db_url, str *cert_table, str *binding_table)
 	_ns_db_url = *db_url;
 	_ns_cert_table = *cert_table;
 	_ns_binding_table = *binding_table;
-	if(db_bind_mod(&_ns_db_url, &_ns_dbf) < 0) {
-		LM_ERR("modparam db_url: no database module for '%.*s'\n",
-				_ns_db_url.len, _ns_db_url.s);
+	if(kdb_bind("db_url", &_ns_db_url, &_ns_dbf,
+			   DB_CAP_QUERY | DB_CAP_INSERT | DB_CAP_DELETE | DB_CAP_UPDATE,
+			   "query, insert, update and delete")
+			< 0)
 		return -1;
-	}
-	if(!DB_CAPABILITY(_ns_dbf,
-			   DB_CAP_QUERY | DB_CAP_INSERT | DB_CAP_DELETE | DB_CAP_UPDATE)) {
-		LM_ERR("modparam db_url: the database module cannot query, insert,"
-			   " update and delete\n");
-		return -1;
-	}
 	con = ns_open();
 	if(!con)
 		return -1;

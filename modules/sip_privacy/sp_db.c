@@ -197,15 +197,8 @@ int sp_db_init(void)
 				" asserts nothing and no network-provided blocking\n");
 		return 0;
 	}
-	if(db_bind_mod(&sp_db_url, &_sp_dbf) < 0) {
-		LM_ERR("modparam db_url: no database module for '%.*s'\n",
-				sp_db_url.len, sp_db_url.s);
+	if(kdb_bind("db_url", &sp_db_url, &_sp_dbf, DB_CAP_QUERY, "query") < 0)
 		return -1;
-	}
-	if(!DB_CAPABILITY(_sp_dbf, DB_CAP_QUERY)) {
-		LM_ERR("modparam db_url: the database module cannot query\n");
-		return -1;
-	}
 	_sp_db_lock = lock_alloc();
 	_sp_db_cur = shm_malloc(sizeof(*_sp_db_cur));
 	if(!_sp_db_lock || !_sp_db_cur || !lock_init(_sp_db_lock)) {

@@ -178,17 +178,11 @@ int sp_ws_init(
 	_sp_ws_table = *table;
 	_sp_ws_size = size;
 	_sp_ws_max = max_entries;
-	if(db_bind_mod(&_sp_ws_db_url, &_sp_ws_dbf) < 0) {
-		LM_ERR("modparam winfo_db_url: no database module for '%.*s'\n",
-				_sp_ws_db_url.len, _sp_ws_db_url.s);
+	if(kdb_bind("winfo_db_url", &_sp_ws_db_url, &_sp_ws_dbf,
+			   DB_CAP_QUERY | DB_CAP_INSERT | DB_CAP_DELETE | DB_CAP_UPDATE,
+			   "query, insert, update and delete")
+			< 0)
 		return -1;
-	}
-	if(!DB_CAPABILITY(_sp_ws_dbf,
-			   DB_CAP_QUERY | DB_CAP_INSERT | DB_CAP_DELETE | DB_CAP_UPDATE)) {
-		LM_ERR("modparam winfo_db_url: the database module cannot query,"
-			   " insert, update and delete\n");
-		return -1;
-	}
 	_sp_ws = shm_malloc(sizeof(*_sp_ws) + size * sizeof(sp_ws_rec_t *));
 	if(!_sp_ws) {
 		SHM_MEM_ERROR;

@@ -29,16 +29,7 @@ int wa_store_init(str *db_url, str *table)
 {
 	_wa_db_url = *db_url;
 	_wa_table = *table;
-	if(db_bind_mod(&_wa_db_url, &_wa_dbf) < 0) {
-		LM_ERR("modparam db_url: no database module for '%.*s'\n",
-				_wa_db_url.len, _wa_db_url.s);
-		return -1;
-	}
-	if(!DB_CAPABILITY(_wa_dbf, DB_CAP_QUERY)) {
-		LM_ERR("modparam db_url: the database module cannot query\n");
-		return -1;
-	}
-	return 0;
+	return kdb_bind("db_url", &_wa_db_url, &_wa_dbf, DB_CAP_QUERY, "query");
 }
 
 int wa_store_child_init(void)
