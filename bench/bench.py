@@ -1384,24 +1384,32 @@ def policy_sizes():
     return out
 
 
+def build_micro(name, d, module, srcs, pkgs):
+    """bench/<name>.c built into the emptied folder d against the pure C
+    files srcs of modules/<module> (-O2 -g, as the module) and the
+    pkg-config packages pkgs; the binary's path."""
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    binary = os.path.join(d, name)
+    mod = os.path.join(TOP, "modules", module)
+    pkg = subprocess.run(["pkg-config", "--cflags", "--libs", pkgs],
+                         capture_output=True, text=True, check=True).stdout.split()
+    cmd = ([os.environ.get("CC", "gcc"), "-std=gnu11", "-O2", "-g", "-Wall",
+            "-I" + mod, "-o", binary, os.path.join(BENCH_DIR, f"{name}.c")]
+           + [os.path.join(mod, x) for x in srcs] + pkg)
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode != 0:
+        raise BenchError(f"bench/{name}.c does not build:\n{' '.join(cmd)}\n{p.stderr}")
+    return binary
+
+
 def policy_micro():
     """bench/policy_bench.c, built against modules/watcher_auth/policy.c
     and libxml2 (as test/unit/run.sh builds unit tests, with the module's
     -O2 instead of the sanitizers), run under callgrind on the documents of
     SIZE_RULES; per operation: Ir of its loop / iterations."""
     d = os.path.join(OUT_DIR, "policy_bench")
-    shutil.rmtree(d, ignore_errors=True)
-    os.makedirs(d)
-    binary = os.path.join(d, "policy_bench")
-    mod = os.path.join(TOP, "modules", "watcher_auth")
-    pkg = subprocess.run(["pkg-config", "--cflags", "--libs", "libxml-2.0"],
-                         capture_output=True, text=True, check=True).stdout.split()
-    cmd = [os.environ.get("CC", "gcc"), "-std=gnu11", "-O2", "-g", "-Wall",
-           "-I" + mod, "-o", binary, os.path.join(BENCH_DIR, "policy_bench.c"),
-           os.path.join(mod, "policy.c")] + pkg
-    p = subprocess.run(cmd, capture_output=True, text=True)
-    if p.returncode != 0:
-        raise BenchError(f"bench/policy_bench.c does not build:\n{' '.join(cmd)}\n{p.stderr}")
+    binary = build_micro("policy_bench", d, "watcher_auth", ["policy.c"], "libxml-2.0")
     args, iters = [], {}
     for n in SIZE_RULES:
         path = os.path.join(d, f"rules{n}.xml")
@@ -1540,18 +1548,7 @@ def smime_bench():
     SMIME_REPS times under callgrind, two runs at a time (instruction counts
     do not depend on what else runs). "sign" does not depend on the
     recipient: it runs once per rep, with the first key."""
-    shutil.rmtree(SMIME_DIR, ignore_errors=True)
-    os.makedirs(SMIME_DIR)
-    binary = os.path.join(SMIME_DIR, "smime_bench")
-    mod = os.path.join(TOP, "modules", "notify_smime")
-    pkg = subprocess.run(["pkg-config", "--cflags", "--libs", "openssl"],
-                         capture_output=True, text=True, check=True).stdout.split()
-    cmd = ([os.environ.get("CC", "gcc"), "-std=gnu11", "-O2", "-g", "-Wall",
-            "-I" + mod, "-o", binary, os.path.join(BENCH_DIR, "smime_bench.c")]
-           + [os.path.join(mod, s) for s in SMIME_SRCS] + pkg)
-    p = subprocess.run(cmd, capture_output=True, text=True)
-    if p.returncode != 0:
-        raise BenchError(f"bench/smime_bench.c does not build:\n{' '.join(cmd)}\n{p.stderr}")
+    binary = build_micro("smime_bench", SMIME_DIR, "notify_smime", SMIME_SRCS, "openssl")
     jobs = [(mode, key, rep) for rep in range(1, SMIME_REPS + 1) for key, _ in SMIME_KEYS
             for mode in SMIME_MODES if mode != "sign" or key == SMIME_KEYS[0][0]]
     t = time.monotonic()
