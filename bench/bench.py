@@ -61,14 +61,18 @@ import uuid
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 BENCH_DIR = os.path.join(TOP, "bench")
 TEST_SIPP = os.path.join(TOP, "test", "sipp")
-RUN_DIR = os.path.join(TOP, "build", "bench-run")
-OUT_DIR = os.path.join(TOP, "build", "bench")
+# BENCH_NET, BENCH_RUN_DIR, BENCH_OUT_DIR: another loopback net and other
+# directories, for a second system run at the same time (the sip_privacy
+# section runs its two arms side by side that way)
+NET = os.environ.get("BENCH_NET", "127.0.2")
+RUN_DIR = os.environ.get("BENCH_RUN_DIR") or os.path.join(TOP, "build", "bench-run")
+OUT_DIR = os.environ.get("BENCH_OUT_DIR") or os.path.join(TOP, "build", "bench")
 DOMAIN = "example.com"
 
-PCSCF_IP, PS_IP = "127.0.2.10", "127.0.2.20"
+PCSCF_IP, PS_IP = f"{NET}.10", f"{NET}.20"
 SIP_PORT, TLS_PORT, XCAP_PORT = 5060, 5061, 5443
-UA_IP = {"alice": "127.0.2.31", "bob": "127.0.2.32", "carol": "127.0.2.33",
-         "probe": "127.0.2.99"}
+UA_IP = {"alice": f"{NET}.31", "bob": f"{NET}.32", "carol": f"{NET}.33",
+         "probe": f"{NET}.99"}
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
@@ -1710,9 +1714,10 @@ def notify_prepare():
     settle_db()
 
 
-def notify_segment(name, defines, encrypt, tag, watcher=None):
+def notify_segment(name, defines, encrypt, tag, watcher=None, sync=None):
     """One segment of the notify load (see above); watcher: the watcher
-    scenario (default bench/notify_watcher.xml)."""
+    scenario (default bench/notify_watcher.xml); sync: called when the
+    subscriptions are set up, right before the measured window."""
     import threading
     system = System({"EXTRA_DEFINES": defines} if defines else {})
     notify_prepare()
@@ -1741,6 +1746,8 @@ def notify_segment(name, defines, encrypt, tag, watcher=None):
             time.sleep(0.2)
         time.sleep(0.5)
         system.check_alive()
+        if sync:
+            sync()
         offsets = {r.name: r.log_size() for r in system.roles}
         st0 = {r.name: notify_stats(r) for r in system.roles}
         cpu0 = {r.name: r.group() for r in system.roles}
@@ -1860,13 +1867,24 @@ def notify_only():
 # seconds per message of the same routing script without it (-A
 # WITHOUT_PRIVACY: the script calls no sip_privacy function; every module,
 # topos and the rest of the script are the same in both arms).
-#  CPU: the notify load above (NOTIFY_WATCHERS subscriptions of bob to
-#    alice, alice publishing NOTIFY_PUBLISHES times), bob's SUBSCRIBEs
-#    carrying "Privacy: PRIVACY_VALUE"; P-CSCF CPU of all its processes over
-#    the publishing, divided by the SIP messages it received in that window
+#  CPU: both arms at the same time, side by side, each a whole system of
+#    its own (P-CSCF, PS, SIPp) on its own loopback net (PRIVACY_NETS) and
+#    directories, so that whatever else the shared 2-core machine does in
+#    a window slows both arms alike. Each runs the notify load above
+#    (NOTIFY_WATCHERS subscriptions of bob to alice, alice publishing
+#    NOTIFY_PUBLISHES times), bob's SUBSCRIBEs carrying "Privacy:
+#    PRIVACY_VALUE"; both start publishing together once both have their
+#    subscriptions set up. P-CSCF CPU of all its processes over the
+#    publishing, divided by the SIP messages it received in that window
 #    (core:rcv_requests + core:rcv_replies: PUBLISHes and their replies,
-#    NOTIFYs and their 200s). PRIVACY_ROUNDS rounds, arms interleaved
-#    (AB BA), fresh roles per segment.
+#    NOTIFYs and their 200s). PRIVACY_ROUNDS rounds; the arms swap nets
+#    from one round to the next; fresh roles each segment, each starting
+#    from the same state (topos's tables of the P-CSCF emptied: otherwise a
+#    segment inherits the rows of the ones before it, and topos's timer
+#    deletes them while it is measured). The target is judged on the
+#    ratio of the sums over every round; the per-round ratios and their
+#    median show the spread. The PS runs the same script in both arms: its
+#    CPU per NOTIFY is the control.
 #  Instructions: the P-CSCF under callgrind (inside receive_msg), one
 #    session per arm; per Privacy value of PRIVACY_VALUES a phase of
 #    PRIVACY_CG_CALLS calls of bench/subscribe.xml (SUBSCRIBE, NOTIFY,
@@ -1876,7 +1894,7 @@ def notify_only():
 # build/bench/privacy/results.txt); a full run includes it unless
 # BENCH_SKIP_PRIVACY=1.
 
-PRIVACY_ROUNDS = knob("PRIVACY_ROUNDS", 2)
+PRIVACY_ROUNDS = knob("PRIVACY_ROUNDS", 6)
 PRIVACY_CG_CALLS = knob("PRIVACY_CG_CALLS", 20)
 PRIVACY_CG_RATE = knob("PRIVACY_CG_RATE", 4)
 SKIP_PRIVACY = os.environ.get("BENCH_SKIP_PRIVACY") == "1"
@@ -1906,15 +1924,98 @@ def privacy_scenario(base, value):
     return path
 
 
+PRIVACY_NETS = ("127.0.2", "127.0.3")
+
+
+def privacy_reset_topos():
+    """Empty the P-CSCF's topos tables (the role is stopped)."""
+    db = sqlite3.connect(os.path.join(RUN_DIR, "pcscf", "pcscf.db"), timeout=5)
+    try:
+        db.execute("DELETE FROM topos_d")
+        db.execute("DELETE FROM topos_t")
+        db.commit()
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        db.close()
+
+
+def privacy_slot_env(slot):
+    """Environment of the bench process that runs a segment on net slot."""
+    return dict(os.environ, BENCH_NET=PRIVACY_NETS[slot],
+                BENCH_RUN_DIR=os.path.join(TOP, "build", f"bench-run-privacy{slot}"),
+                BENCH_OUT_DIR=os.path.join(PRIVACY_DIR, f"net{slot}"))
+
+
+def privacy_segment_child(arm, tag, sync_dir, out):
+    """`bench.py --privacy-segment ARM TAG SYNC_DIR OUT`, in the environment
+    of privacy_slot_env(): one segment of arm (an index in PRIVACY_ARMS) on
+    this process's net; waits in sync_dir for the other arm before its
+    window; the segment's figures as JSON in out."""
+    name, defines = PRIVACY_ARMS[int(arm)]
+    for d in ("logs", "sipp", "privacy"):
+        os.makedirs(os.path.join(OUT_DIR, d), exist_ok=True)
+    check_addresses_free()
+    if not os.path.exists(os.path.join(RUN_DIR, "ps", "ps.db")):
+        say(f"provisioning {os.path.relpath(RUN_DIR, TOP)}")
+        System().provision()
+    privacy_reset_topos()
+
+    def sync():
+        open(os.path.join(sync_dir, f"ready-{arm}"), "w").close()
+        other = os.path.join(sync_dir, f"ready-{1 - int(arm)}")
+        deadline = time.monotonic() + 120
+        while not os.path.exists(other):
+            if time.monotonic() > deadline:
+                raise BenchError(f"{name}: the other arm was not ready within 120 s")
+            time.sleep(0.02)
+    m = notify_segment(name, defines, False, tag,
+                       watcher=privacy_scenario("notify_watcher.xml", PRIVACY_VALUE), sync=sync)
+    with open(out, "w") as f:
+        json.dump(m, f)
+    return 0 if m["ok"] and not DIED else 1
+
+
 def privacy_cpu():
-    """PRIVACY_ROUNDS rounds of both arms; per arm the sums of its segments."""
-    watcher = privacy_scenario("notify_watcher.xml", PRIVACY_VALUE)
+    """PRIVACY_ROUNDS rounds of both arms side by side; per arm the sums of
+    its segments."""
+    for slot in range(len(PRIVACY_NETS)):
+        shutil.rmtree(privacy_slot_env(slot)["BENCH_RUN_DIR"], ignore_errors=True)
+        shutil.rmtree(privacy_slot_env(slot)["BENCH_OUT_DIR"], ignore_errors=True)
     segs = {a[0]: [] for a in PRIVACY_ARMS}
+    timeout = NOTIFY_PUBLISHES // NOTIFY_RATE + 300
     for rnd in range(1, PRIVACY_ROUNDS + 1):
-        for name, defines in (PRIVACY_ARMS if rnd % 2 else list(reversed(PRIVACY_ARMS))):
+        sync_dir = os.path.join(PRIVACY_DIR, f"sync-r{rnd}")
+        shutil.rmtree(sync_dir, ignore_errors=True)
+        os.makedirs(sync_dir)
+        procs = []
+        for i, (name, _) in enumerate(PRIVACY_ARMS):
+            slot = (i + rnd) % 2          # the arms swap nets every round
             slug = re.sub(r"\W+", "-", name).strip("-")
-            segs[name].append(notify_segment(name, defines, False, f"privacy-{slug}-r{rnd}",
-                                             watcher=watcher))
+            out = os.path.join(sync_dir, f"arm{i}.json")
+            log = open(os.path.join(PRIVACY_DIR, f"r{rnd}-{slug}.log"), "w")
+            say(f"privacy round {rnd}: {name} on {PRIVACY_NETS[slot]}.x")
+            procs.append((name, slot, out, log, subprocess.Popen(
+                [sys.executable, os.path.abspath(__file__), "--privacy-segment", str(i),
+                 f"privacy-{slug}-r{rnd}", sync_dir, out],
+                env=privacy_slot_env(slot), stdout=log, stderr=subprocess.STDOUT)))
+        for name, slot, out, log, p in procs:
+            try:
+                rc = p.wait(timeout)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                rc = p.wait()
+            log.close()
+            if not os.path.exists(out):
+                raise BenchError(f"privacy round {rnd}: {name} failed (rc {rc}); see {log.name}")
+            with open(out) as f:
+                m = json.load(f)
+            m["net"] = PRIVACY_NETS[slot]
+            if rc != 0:
+                m["ok"] = False
+                DIED.extend((d, m["tag"]) for d in m.get("died", []))
+            segs[name].append(m)
+            say(f"  {name} on {m['net']}.x: P-CSCF {m['roles']['pcscf']['cpu_s']:.2f} CPU s for "
+                f"{m['pcscf_msgs']} messages" + ("" if m["ok"] else " (FAILED)"))
     out = {}
     for name, ms in segs.items():
         n = sum(x["pcscf_msgs"] for x in ms)
@@ -1991,7 +2092,8 @@ def privacy_table(res):
     lines = [f"sip_privacy at the P-CSCF: CPU per SIP message the P-CSCF received, {NOTIFY_WATCHERS} "
              f"subscriptions of bob to alice (Privacy: {PRIVACY_VALUE}),",
              f"  {NOTIFY_PUBLISHES} PUBLISH modifications at {NOTIFY_RATE}/s per segment, "
-             f"{PRIVACY_ROUNDS} rounds (arms interleaved, fresh roles each segment);",
+             f"{PRIVACY_ROUNDS} rounds, both arms at the same time, each on its own net and system",
+             f"  ({' and '.join(n + '.x' for n in PRIVACY_NETS)}, swapped every round; fresh roles each segment);",
              "  window: the publishing (PUBLISH + reply, NOTIFY + 200 per watcher). PS CPU per NOTIFY: a",
              "  control for the machine's speed (the PS runs the same script in both arms).", ""]
     head = (f"{'arm':<20} {'P-CSCF msgs':>11} {'us/msg':>8} {'x without':>9} {'PS us/NOTIFY':>12} "
@@ -2009,6 +2111,14 @@ def privacy_table(res):
     st = ", ".join(f"{k} {v}" for k, v in arm["privacy"].items() if v) or "-"
     lines.append(f"  sip_privacy statistics over the sip_privacy arm's windows: {st}")
     rr = ratio(arm["us_per_msg"], base["us_per_msg"])
+
+    def per_msg(x):
+        return x["roles"]["pcscf"]["cpu_s"] / x["pcscf_msgs"] if x["pcscf_msgs"] else None
+    rounds = [ratio(per_msg(a), per_msg(b)) for a, b in zip(arm["segments"], base["segments"])]
+    rounds = [x for x in rounds if x is not None]
+    if rounds:
+        lines.append(f"  P-CSCF ratio per round: {', '.join(f'{x:.3f}' for x in rounds)}; "
+                     f"median {statistics.median(rounds):.3f}, range {min(rounds):.3f}-{max(rounds):.3f}")
     lines.append("")
     lines.append(f"Target P-CSCF CPU per message, sip_privacy <= {PRIVACY_TARGET:.2f}x without: "
                  f"{fmt(rr, '.3f')}x, "
@@ -2503,6 +2613,16 @@ BEFORE_LOAD = " ".join(open("/proc/loadavg").read().split()[:3])
 if __name__ == "__main__":
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGHUP, on_signal)
+    if sys.argv[1:2] == ["--privacy-segment"] and len(sys.argv) == 6:
+        # one arm's segment of the sip_privacy section (see privacy_cpu)
+        try:
+            rc = privacy_segment_child(*sys.argv[2:])
+        except BenchError as e:
+            print(f"bench: FAILED: {e}", file=sys.stderr)
+            rc = 2
+        finally:
+            stop_all(15)
+        sys.exit(rc)
     if sys.argv[1:] not in ([], ["--only", "smime"], ["--only", "notify"], ["--only", "privacy"]):
         print("usage: bench.py [--only smime|notify|privacy]", file=sys.stderr)
         sys.exit(2)
