@@ -157,6 +157,12 @@ CORE = [
         "Subject: a folded\r\n  subject line", sub={
             "to": "To:\r\n <sip:{dst}:{dport}>"}), 200, 200, None),
     ("lf-line-ends", options(eol="\n"), 200, 200, None),
+    ("compact-forms-odd-case-space", msg(
+        "OPTIONS sip:{dst}:{dport} SIP/2.0",
+        ["v:SIP/2.0/UDP   {src}:{sport} ;rport;branch={branch}",
+         "f   :<sip:{user}@example.com>;tag={tag}", "t: <sip:{dst}:{dport}>",
+         "i:{cid}", "cSeQ:   1   OPTIONS", "mAX-fORWARDS:\t70", "l: {cl}"]),
+     200, 200, None),
     ("escaped-ruri-user", options(first="OPTIONS sip:%61lice%40x@{dst}:{dport} SIP/2.0"),
      403, 200, None),
     # the presentity's user part reaches watcher_auth, which percent-decodes it
