@@ -207,6 +207,8 @@ CORE = [
     ("lowercase-method", options(first="options sip:{dst}:{dport} SIP/2.0",
                                  sub={"cseq": "CSeq: 1 options"}), 200, 200, None),
     ("max-forwards-zero", options(sub={"max-forwards": "Max-Forwards: 0"}), 483, 483, None),
+    ("max-forwards-not-a-number", options(sub={"max-forwards": "Max-Forwards: 7x0"}),
+     400, 400, None),
     ("cseq-beyond-32-bits", options(sub={"cseq": "CSeq: 36893488147419103232 OPTIONS"}),
      400, 400, None),
     ("negative-expires", subscribe(sub={"expires": "Expires: -1"}), 400, 400, None),
