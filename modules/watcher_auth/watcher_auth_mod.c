@@ -1089,6 +1089,18 @@ static int ki_watcher_auth_check_flags(sip_msg_t *msg, str *flags)
 		goto out;
 	}
 
+	/* malformed digest credentials are the watcher's error: the auth API's
+	 * pre_auth() reports them as an internal error (ERROR), so they are
+	 * found first with the core's parser, which tells them apart (-3) */
+	if(find_credentials(msg, &realm, HDR_AUTHORIZATION_T, &h) == -3) {
+		LM_NOTICE(
+				"SUBSCRIBE of %.*s to %.*s from %s: malformed Authorization\n",
+				canon.len, canon.s, presentity.len, presentity.s,
+				ip_addr2a(&msg->rcv.src_ip));
+		wa_reply(msg, 400, "Bad Credentials", NULL);
+		ret = WA_RC_BAD_REQUEST;
+		goto out;
+	}
 	ar = _wa_auth.pre_auth(msg, &realm, HDR_AUTHORIZATION_T, &h, NULL);
 	switch(ar) {
 		case DO_AUTHENTICATION:

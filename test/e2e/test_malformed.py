@@ -324,6 +324,7 @@ AUTH = [
     ("auth-nonce-of-pcscf-realm", pcscf_nonce, 401),
     ("auth-realm-of-another-presentity", replaced("realm", f"carol@{DOMAIN}"), 401),
     ("auth-basic-scheme", lambda ps, ch, p: "Authorization: Basic Ym9iOmdhcmRlbi1nYXRl", 401),
+    ("auth-unterminated-quote", lambda ps, ch, p: "Authorization: " + render(ps)[:-12] + ', opaque="x', 400),
     ("auth-unknown-algorithm", replaced("algorithm", "ROT13"), 403),
     ("auth-overlong-response", replaced("response", "a" * 2000), 403),
     ("auth-qop-auth-int", replaced("qop", "auth-int"), 403),
