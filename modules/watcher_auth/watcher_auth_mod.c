@@ -705,11 +705,14 @@ static int wa_presentity(sip_msg_t *msg, char *buf, size_t size, str *aor,
 }
 
 /* The identity the policy is evaluated on: a P-Asserted-Identity when the
- * script says the previous hop is trusted, the From URI otherwise. */
+ * script says the previous hop is trusted, the From URI otherwise. A
+ * trusted hop's P-Asserted-Identity without a sip/sips URI (a tel URI
+ * alone, a value that is no URI) is that identity all the same (refused
+ * later as not a SIP URI): never the From URI, which the watcher wrote. */
 static int wa_watcher(sip_msg_t *msg, int trust_pai, str *uri, int *from_pai)
 {
 	p_id_body_t *pai;
-	to_body_t *id;
+	to_body_t *id, *first = NULL;
 
 	*from_pai = 0;
 	if(trust_pai && msg->pai == NULL)
@@ -723,6 +726,8 @@ static int wa_watcher(sip_msg_t *msg, int trust_pai, str *uri, int *from_pai)
 			int k;
 			for(k = 0; k < pai->num_ids; k++) {
 				id = &pai->id[k];
+				if(first == NULL)
+					first = id;
 				if(id->uri.len > 4
 						&& (strncasecmp(id->uri.s, "sip:", 4) == 0
 								|| strncasecmp(id->uri.s, "sips:", 5) == 0)) {
@@ -732,6 +737,13 @@ static int wa_watcher(sip_msg_t *msg, int trust_pai, str *uri, int *from_pai)
 				}
 			}
 		}
+		if(first == NULL || first->uri.len <= 0) {
+			LM_DBG("P-Asserted-Identity without a URI\n");
+			return -1;
+		}
+		*uri = first->uri;
+		*from_pai = 1;
+		return 0;
 	}
 	if(parse_from_header(msg) < 0)
 		return -1;

@@ -352,6 +352,10 @@ PAI_PS = [
     ("pai-tel-and-sip", [f"P-Asserted-Identity: <tel:+15550100002>, <sip:bob@{DOMAIN}>"], 401, 200),
     ("pai-two-sip", [f"P-Asserted-Identity: <sip:bob@{DOMAIN}>",
                      f"P-Asserted-Identity: <sip:carol@{DOMAIN}>"], 401, 200),
+    # a trusted hop's PAI that is no SIP URI is the watcher all the same
+    # (not a SIP URI: 403), never the From URI the watcher wrote (was: From)
+    ("pai-garbage", ["P-Asserted-Identity: garbage"], 403, 200),
+    ("pai-tel-only", ["P-Asserted-Identity: <tel:+15550100002>"], 403, 200),
 ]
 for name, lines, trusted, untrusted in PAI_PS:
     CASES.append(Case(name, "ps", "peer", subscribe(*lines, sub={
