@@ -9,6 +9,12 @@
  * retries for at most `busy_timeout` milliseconds. It is registered in
  * mod_register, i.e. while the configuration is parsed and before any module
  * opens a database, whatever the loadmodule order.
+ *
+ * The same hook refuses (open_check) a database that SQLite could open only
+ * read-only, that holds no table or that is not a database at all: SQLite
+ * silently falls back to read-only on a write-protected file, and creates
+ * an empty one where the file is missing, so Kamailio would otherwise start
+ * and then lose every write, or fail later without naming the file.
  */
 #include <unistd.h>
 #include <sqlite3.h>
@@ -25,6 +31,7 @@ MODULE_VERSION
 
 static int _sqlite_busy_timeout = 5000;
 static int _sqlite_busy_registered = 0;
+static int _sqlite_busy_open_check = 1;
 
 static stat_var *_sqlite_busy_waits = NULL;
 static stat_var *_sqlite_busy_timeouts = NULL;
@@ -51,10 +58,50 @@ static int sqlite_busy_handler(void *arg, int count)
 	return 1;
 }
 
+/* A connection this node can write through and that holds a schema; the
+ * reason in *err (SQLite's allocation) and an error log line naming the
+ * file otherwise. */
+static int sqlite_busy_check_open(sqlite3 *db, char **err)
+{
+	const char *file = sqlite3_db_filename(db, "main");
+	sqlite3_stmt *st = NULL;
+	int tables = -1;
+
+	if(!file || !file[0])
+		return SQLITE_OK; /* in-memory or temporary */
+	if(sqlite3_db_readonly(db, "main") == 1) {
+		LM_ERR("SQLite database %s can be opened read-only only (file"
+			   " write-protected?): refused, its writes would be lost\n",
+				file);
+		*err = sqlite3_mprintf("%s is read-only", file);
+		return SQLITE_READONLY;
+	}
+	if(sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master", -1, &st,
+			   NULL) == SQLITE_OK
+			&& sqlite3_step(st) == SQLITE_ROW)
+		tables = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if(tables < 0) {
+		LM_ERR("SQLite database %s unreadable: %s\n", file, sqlite3_errmsg(db));
+		*err = sqlite3_mprintf("%s unreadable", file);
+		return SQLITE_ERROR;
+	}
+	if(tables == 0) {
+		LM_ERR("SQLite database %s holds no table (missing, and created"
+			   " empty?): refused, create its schema first\n",
+				file);
+		*err = sqlite3_mprintf("%s holds no table", file);
+		return SQLITE_ERROR;
+	}
+	return SQLITE_OK;
+}
+
 static int sqlite_busy_on_open(
 		sqlite3 *db, char **err, const struct sqlite3_api_routines *api)
 {
 	sqlite3_busy_handler(db, sqlite_busy_handler, NULL);
+	if(_sqlite_busy_open_check && sqlite_busy_check_open(db, err) != SQLITE_OK)
+		return SQLITE_ERROR;
 	if(_sqlite_busy_connections)
 		update_stat(_sqlite_busy_connections, 1);
 	LM_DBG("busy handler set on SQLite connection %p\n", (void *)db);
@@ -81,6 +128,7 @@ static const char *sqlite_busy_rpc_show_doc[2] = {
 /* clang-format off */
 static param_export_t params[] = {
 	{"busy_timeout", PARAM_INT, &_sqlite_busy_timeout},
+	{"open_check", PARAM_INT, &_sqlite_busy_open_check},
 	{0, 0, 0}
 };
 
@@ -126,6 +174,11 @@ static int mod_init(void)
 	if(_sqlite_busy_timeout < 0 || _sqlite_busy_timeout > 60000) {
 		LM_ERR("modparam busy_timeout must be 0..60000 ms, not %d\n",
 				_sqlite_busy_timeout);
+		return -1;
+	}
+	if(_sqlite_busy_open_check != 0 && _sqlite_busy_open_check != 1) {
+		LM_ERR("modparam open_check must be 0 or 1, not %d\n",
+				_sqlite_busy_open_check);
 		return -1;
 	}
 	if(!_sqlite_busy_registered) {
