@@ -306,7 +306,8 @@ int sp_ws_put(str *callid, str *presentity, str *watcher, time_t expires)
 		db_rc = sp_ws_db_write(callid, presentity, watcher, expires, 0);
 	if(db_rc < 0)
 		LM_ERR("cannot write the anonymous subscription to table '%.*s':"
-			   " it is anonymous on this node until a restart only\n",
+			   " the SUBSCRIBE is refused (its Call-ID stays anonymous in"
+			   " this node's memory)\n",
 				_sp_ws_table.len, _sp_ws_table.s);
 	lock_get(&_sp_ws->lock);
 	rc = sp_ws_mem_put(callid, presentity, watcher, expires);
