@@ -156,7 +156,7 @@ class UA:
                 return Msg(data)
 
     def subscribe(self, presentity, expires=0, auth=None, extra=(),
-                  branch=None, cseq=None, from_user=None):
+                  branch=None, cseq=None, from_user=None, timeout=5.0):
         """Sends one SUBSCRIBE; returns (raw request, final response)."""
         self.cseq = cseq if cseq is not None else self.cseq + 1
         branch = branch or "z9hG4bK" + uuid.uuid4().hex[:16]
@@ -177,7 +177,7 @@ class UA:
         lines.append("Content-Length: 0")
         req = ("\r\n".join(lines) + "\r\n\r\n").encode()
         self.send(req)
-        return req, self.final_response()
+        return req, self.final_response(timeout)
 
     def final_response(self, timeout=5.0):
         deadline = time.monotonic() + timeout

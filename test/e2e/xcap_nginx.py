@@ -15,6 +15,9 @@ logs and certificate live under <run>/nginx/.
 `start_slow()` puts something else on the same address and port: a server
 that completes the TLS handshake (or, with tls=False, never starts it) and
 then never answers, so that fetches run into the client's timeout.
+`start_answer()` puts there a server that answers every request with one
+fixed status and body (a 500, garbage in place of a document);
+`stop_slow()` stops either.
 
 Every process is started with subprocess.Popen in its own session and
 stopped by its PID; waits are on the port, bounded in time.
@@ -320,6 +323,19 @@ http {{
         the handshake completes and the request is read and ignored (the
         client's total timeout fires), without it not even the handshake
         starts (the client's connect timeout fires)."""
+        self._start_fault(["--hang", self.ip, str(self.port), self.cert,
+                           self.key, "tls" if tls else "tcp"], tls, timeout)
+
+    def start_answer(self, status, body, content_type=CONTENT_TYPE,
+                     timeout=10):
+        """Listen on the same address and port (TLS, the same certificate)
+        and answer every request with `status` and `body` (bytes)."""
+        self._start_fault(["--answer", str(status), content_type, body.hex(),
+                           self.ip, str(self.port), self.cert, self.key],
+                          True, timeout)
+
+    def _start_fault(self, argv, tls, timeout):
+        """This file run with argv, in place of nginx (slow_proc)."""
         if self.running():
             raise RuntimeError("nginx holds the port: stop() it first")
         if self.slow_proc is not None:
@@ -330,19 +346,18 @@ http {{
         if tls:
             self._issue_cert()
         self.slow_proc = subprocess.Popen(
-            [sys.executable, os.path.abspath(__file__), "--hang", self.ip,
-             str(self.port), self.cert, self.key, "tls" if tls else "tcp"],
+            [sys.executable, os.path.abspath(__file__), *argv],
             stdout=self._open_log(), stderr=subprocess.STDOUT,
             start_new_session=True)
         deadline = time.monotonic() + timeout
         while not _port_open(self.ip, self.port):
             if self.slow_proc.poll() is not None:
                 rc, self.slow_proc = self.slow_proc.returncode, None
-                raise RuntimeError(f"slow server exited with {rc}:\n"
+                raise RuntimeError(f"{argv[0]} server exited with {rc}:\n"
                                    + self._tail(self.stderr_log))
             if time.monotonic() > deadline:
                 self.stop_slow()
-                raise RuntimeError("slow server did not open its port")
+                raise RuntimeError(f"{argv[0]} server did not open its port")
             time.sleep(0.05)
 
     def stop_slow(self, timeout=5):
@@ -394,6 +409,32 @@ def _hang_main(argv):
         held.append(conn)
         if ctx is not None:
             threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+
+def _answer_main(argv):
+    """--answer STATUS CTYPE HEXBODY IP PORT CERT KEY: every request gets
+    the same answer."""
+    import http.server
+    status, ctype, body = int(argv[0]), argv[1], bytes.fromhex(argv[2])
+    ip, port, cert, key = argv[3], int(argv[4]), argv[5], argv[6]
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, fmt, *args):
+            sys.stderr.write("answer: " + fmt % args + "\n")
+
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    srv = http.server.ThreadingHTTPServer((ip, port), Handler)
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+    srv.serve_forever()
 
 
 # ---- self-check ------------------------------------------------------------
@@ -496,6 +537,9 @@ def _self_check(run_dir):
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--hang":
         _hang_main(sys.argv[2:])
+        sys.exit(0)
+    if len(sys.argv) > 1 and sys.argv[1] == "--answer":
+        _answer_main(sys.argv[2:])
         sys.exit(0)
     sys.exit(_self_check(sys.argv[1] if len(sys.argv) > 1
                          else os.path.join(TOP, "build", "test-run")))
