@@ -24,4 +24,5 @@ check pcscf 'SP_RR_SECRET="check-cfg-key"'
 check ps ""
 check ps "WITH_XCAP_ROOT XCAP_CA_FILE=\"$run/certs/ca.pem\""
 check ps "BENCH_AUTH_DB"
+check ps "SMIME_CERT_URL=\"https://127.0.0.1:8443/certs/{aor}.pem\" SMIME_CERT_URL_CA=\"$run/certs/ca.pem\" SMIME_CERT_URL_TIMEOUT=600"
 exit $rc
