@@ -617,6 +617,7 @@ def env(system):
                      f"</basic></status><note>{NOTE}</note></tuple></presence>").encode(),
                     "application/pidf+xml")
         assert r is not None and r.status == 200, r and r.first
+        e.etag = r.first_value("SIP-ETag")
         e.uas["ue"] = register_ua("bob")
         e.uas["mallory"] = sipua.UA("mallory", h.UA_IP["mallory"], (PS_IP, SIP_PORT))
         e.uas["peer"] = sipua.UA("peer", h.TRUSTED_PEER_IP, (PS_IP, SIP_PORT))
@@ -631,6 +632,12 @@ def env(system):
     finally:
         cap = getattr(e, "cap", None)
         wire = cap.stop() if cap else b""
+        if getattr(e, "etag", None):
+            # alice's publication goes with the suite: later suites compare
+            # her presence document with what they publish, byte for byte
+            r = request(e.uas["alice"], "PUBLISH", f"sip:alice@{DOMAIN}",
+                        ["Event: presence", "Expires: 0", f"SIP-If-Match: {e.etag}"])
+            assert r is not None and r.status == 200, r and r.first
         for name in ("alice", "ue"):
             if name in e.uas:
                 register_raw(e.uas[name], "*", 0)
