@@ -40,6 +40,7 @@
 #include "sp_assert.h"
 #include "sp_trust.h"
 #include "sp_service.h"
+#include "sp_topo_guard.h"
 #include "sp_winfo.h"
 #include "kreply.h"
 
@@ -126,6 +127,8 @@ static param_export_t params[] = {
 	/* the privacy service (sp_service.c) */
 	{"anon_contact", PARAM_INT, &sp_anon_contact},
 	{"rr_secret", PARAM_STR, &sp_rr_secret},
+	/* header privacy fails closed behind topos (sp_topo_guard.c) */
+	{"topology_guard", PARAM_INT, &sp_topo_guard},
 	/* anonymous watchers at the Presence Server (sp_winfo.c) */
 	{"winfo_db_url", PARAM_STR, &sp_winfo_db_url},
 	{"winfo_table", PARAM_STR, &sp_winfo_table},
@@ -211,6 +214,13 @@ static int mod_init(void)
 		return -1;
 	}
 	if(sp_service_init() < 0)
+		return -1;
+	/* the topology guard (sp_topo_guard.c) */
+	if(register_module_stats(exports.name, sp_topo_guard_stats) != 0) {
+		LM_ERR("cannot register statistics\n");
+		return -1;
+	}
+	if(sp_topo_guard_init() < 0)
 		return -1;
 	return sp_winfo_mod_init();
 }

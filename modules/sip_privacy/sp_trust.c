@@ -309,6 +309,11 @@ out:
 	return ret;
 }
 
+int sp_trust_ip(struct ip_addr *ip)
+{
+	return _sp_trust_ip(ip);
+}
+
 int sp_trust_src(sip_msg_t *msg)
 {
 	sp_msg_ctx_t *ctx = sp_ctx(msg);

@@ -28,6 +28,9 @@ int sp_trust_param_socket(modparam_t type, void *val);
  * domain logged. 0, or -1 with an error logged. */
 int sp_trust_init(void);
 
+/* 1 when the address is in a network of modparam "trusted", else 0. */
+int sp_trust_ip(struct ip_addr *ip);
+
 /* 1 when the previous hop of msg is inside the trust domain, else 0. */
 int sp_trust_src(sip_msg_t *msg);
 

@@ -43,7 +43,8 @@ from test_foundation import ut, xcap_url
 from test_notify_smime import (P7M_CTYPE, PIDF, certs_only, decrypt, openssl,
                                publish, raw_body, request, rules, store_cert)
 from test_sip_privacy import (Call, alice_bob, assert_anonymous,  # noqa: F401
-                              is_rsp, respond, wait_for)
+                              is_rsp, respond, stat, wait_for)
+from test_sip_privacy_topology import assert_hidden
 from test_sip_privacy_winfo import (Dialog, anon_entries, anon_ids_hidden,
                                     notifies, winfo_body)
 from test_watcher_auth import BOB_HA1, policy
@@ -318,25 +319,50 @@ def test_database_locked_at_run_time(system, tmp_path):
 
 
 
-@pytest.mark.xfail(strict=True, reason="Kamailio 5.6 topos sends a message"
-                   " unchanged when it cannot store its state (tps_msg_sent"
-                   " ignores tps_request_sent's error): header privacy fails"
-                   " open while the P-CSCF's database is locked")
 def test_pcscf_database_locked_topology_stays_hidden(system):
     """While another writer holds the P-CSCF's database, topos cannot
-    record a new dialog: what bob's UE gets must still not show the trust
-    domain (the PS's address in Contact, Via or Record-Route)."""
+    record a new dialog and (Kamailio 5.6.3, tps_msg_sent) sends the PS's
+    answer unchanged: sip_privacy's topology guard stops it. bob's UE gets
+    a 500 and nothing that shows the trust domain (the PS's address in
+    Contact, Via or Record-Route), the guard counts and logs it; once the
+    lock goes, the same SUBSCRIBE is served with the topology hidden."""
     system.set_pres_rules("alice", rules(("bob", False)))
     ua = sipua.new_ua("bob", h.UA_IP["bob"], (PCSCF_IP, SIP_PORT))
     try:
+        before = stat(system, "topology_leaks_blocked")
+        mark = len(system.pcscf.log_text())
         with db_locked(system, "pcscf"):
             r = subscribe_raw(ua, [], expires=0)
-        seen = [r] + ([ua.wait_notify(3)] if r.status < 300 else [])
+            # the PS's NOTIFY is stopped too: whatever else comes
+            seen = [r] + ua.notifies + drain(ua, 3)
         for m in seen:
-            if m is not None:
-                assert PS_IP not in m.raw.decode(errors="replace"), m.raw[:800]
+            assert PS_IP not in m.raw.decode(errors="replace"), m.raw[:800]
+        assert r.status == 500, r.first
+        assert r.get("Contact") == [] and r.get("Record-Route") == [], r.raw[:800]
+        assert stat(system, "topology_leaks_blocked") > before
+        assert system.pcscf.wait_log(
+            r"ERROR: .*topology hiding failed .*: (Contact|Record-Route|Via) names "
+            + re.escape(PS_IP) + r" of the trust domain in a reply to udp:"
+            + re.escape(ua.ip) + rf":{ua.port}; 500 sent instead", start=mark)
+
+        ua.notifies.clear()
+        r = subscribe_raw(ua, [], expires=0)
+        assert r.status == 200, r.first
+        assert_hidden(r, "200 to the SUBSCRIBE", PCSCF_IP, PS_IP)
+        assert_hidden(ua.wait_notify(5), "its NOTIFY", PCSCF_IP, PS_IP)
     finally:
         ua.close()
+
+
+def drain(ua, seconds):
+    """Every message ua gets within seconds."""
+    got, deadline = [], time.monotonic() + seconds
+    while (m := ua.recv(max(0.05, deadline - time.monotonic()))) is not None:
+        got.append(m)
+        if time.monotonic() > deadline:
+            break
+    return got
+
 
 def subscribe_raw(ua, headers, expires=60):
     """A SUBSCRIBE of ua to alice's presence; the final reply (waited for

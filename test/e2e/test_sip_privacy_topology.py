@@ -15,6 +15,7 @@ unsubscribe are sent to the Contact topos gave him, without a Route, and
 reach the PS, which answers them within the dialog (a refresh the PS could
 not match would get 481).
 """
+import contextlib
 import os
 import re
 import time
@@ -27,27 +28,29 @@ import sipua
 from harness import DOMAIN, SIP_PORT
 from test_foundation import rules
 from test_notify_smime import Capture
-from test_sip_privacy import udp_payloads
+from test_sip_privacy import stat, udp_payloads
 
 
-def assert_hidden(msg, what):
-    """msg as bob's UE got it: only the P-CSCF shows."""
+def assert_hidden(msg, what, pcscf_ip=None, ps_ip=None):
+    """msg as bob's UE got it: only the P-CSCF shows (this module's roles
+    unless the addresses of others are given)."""
     assert msg is not None, f"no {what}"
+    pcscf_ip, ps_ip = pcscf_ip or PCSCF_IP, ps_ip or PS_IP
     raw = msg.raw.decode(errors="replace") if isinstance(msg.raw, bytes) else msg.raw
     head = raw.split("\r\n\r\n", 1)[0]
     vias = [v for hv in msg.get("Via") for v in hv.split(",")]
     # requests: the P-CSCF's Via only; responses: bob's own Via only
     if msg.method:
-        assert len(vias) == 1 and PCSCF_IP in vias[0], (what, vias)
+        assert len(vias) == 1 and pcscf_ip in vias[0], (what, vias)
     else:
         assert len(vias) == 1 and h.UA_IP["bob"] in vias[0], (what, vias)
     assert msg.get("Record-Route") == [], (what, msg.get("Record-Route"))
     contacts = msg.get("Contact")
     assert len(contacts) == 1, (what, contacts)
-    assert re.search(rf"@{re.escape(PCSCF_IP)}[:;>]", contacts[0]), (what, contacts)
+    assert re.search(rf"@{re.escape(pcscf_ip)}[:;>]", contacts[0]), (what, contacts)
     for name in ("Via", "Record-Route", "Route", "Contact"):
         for v in msg.get(name):
-            assert PS_IP not in v, (what, name, v)
+            assert ps_ip not in v, (what, name, v)
     assert PS_IP not in head, (what, head)
 
 
@@ -74,11 +77,13 @@ def next_notify(ua, timeout=5.0):
 PCSCF_IP, PS_IP = f"{h.NET}.12", f"{h.NET}.22"
 
 
-@pytest.fixture(scope="module")
-def tsys():
-    """Both roles, the P-CSCF with topos (its default)."""
-    s = h.System(os.path.join(h.TOP, "build", "test-run-topos"))
-    s.env = dict(s.env, PCSCF_IP=PCSCF_IP, PS_IP=PS_IP)
+@contextlib.contextmanager
+def pair(name, pcscf_ip, ps_ip, defines=""):
+    """Both roles on addresses of their own, in build/<name>, the P-CSCF
+    with `defines` added; stopped on the way out."""
+    s = h.System(os.path.join(h.TOP, "build", name))
+    s.env = dict(s.env, PCSCF_IP=pcscf_ip, PS_IP=ps_ip)
+    s.env["EXTRA_DEFINES"] += " " + defines
     s.pcscf = h.Role("pcscf", s.run_dir, s.env)
     s.ps = h.Role("ps", s.run_dir, s.env)
     s.provision()
@@ -86,13 +91,20 @@ def tsys():
         for role in (s.pcscf, s.ps):
             role.start()
         deadline = time.monotonic() + 20
-        for ip in (PCSCF_IP, PS_IP):
+        for ip in (pcscf_ip, ps_ip):
             assert h.wait_tcp(ip, SIP_PORT, deadline), f"{ip} did not open"
             while h.status_code(h.options(ip, h.PROBE_IP, timeout=0.5)) != 200:
                 assert time.monotonic() < deadline, f"{ip} does not answer"
         yield s
     finally:
         s.stop()
+
+
+@pytest.fixture(scope="module")
+def tsys():
+    """Both roles, the P-CSCF with topos (its default)."""
+    with pair("test-run-topos", PCSCF_IP, PS_IP) as s:
+        yield s
 
 
 @pytest.fixture
@@ -177,3 +189,47 @@ def test_message_reply_keeps_senders_via(tsys):
     finally:
         for ua in uas:
             ua.close()
+
+
+NOTOPOS_PCSCF_IP, NOTOPOS_PS_IP = f"{h.NET}.17", f"{h.NET}.27"
+
+
+def test_topology_guard_counts_nothing_in_normal_traffic(tsys, bob_watching_alice):
+    """With topos working, sip_privacy's topology guard (on by default
+    behind topos) stops nothing: a whole presence dialog, its refresh and
+    its end leave topology_leaks_blocked where it was."""
+    ua = bob_watching_alice
+    before = stat(tsys, "topology_leaks_blocked")
+    _, ok = ua.subscribe("alice", expires=60)
+    assert ok is not None and ok.status == 200, ok and ok.first
+    assert_hidden(next_notify(ua), "first NOTIFY")
+    target = re.search(r"<([^>]+)>", ok.first_value("Contact")).group(1)
+    to_tag = re.search(r";tag=([^;>\s]+)", ok.first_value("To")).group(1)
+    ua.notifies.clear()
+    r = in_dialog_subscribe(ua, target, to_tag, 0)
+    assert r is not None and r.status == 200, r and r.first
+    assert_hidden(next_notify(ua), "last NOTIFY")
+    assert stat(tsys, "topology_leaks_blocked") == before
+    assert tsys.pcscf.wait_log(r"INFO: .*topology guard on", timeout=1)
+
+
+def test_without_topos_topology_guard_inactive():
+    """-A WITHOUT_TOPOS: the P-CSCF does not hide the topology, and its
+    topology guard says at start-up that it is inactive rather than stop
+    every message that shows the PS: bob's SUBSCRIBE is served, its 200
+    carries the PS's Contact as the PS wrote it, nothing is counted."""
+    with pair("test-run-notopos", NOTOPOS_PCSCF_IP, NOTOPOS_PS_IP,
+              "WITHOUT_TOPOS") as s:
+        assert s.pcscf.wait_log(r"INFO: .*topology guard inactive: topos is"
+                                r" not loaded", timeout=1)
+        s.set_pres_rules("alice", rules(("bob", "allow")))
+        ua = sipua.new_ua("bob", h.UA_IP["bob"], (NOTOPOS_PCSCF_IP, SIP_PORT),
+                          register=True)
+        try:
+            _, ok = ua.subscribe("alice", expires=0)
+            assert ok is not None and ok.status == 200, ok and ok.first
+            assert NOTOPOS_PS_IP in ok.first_value("Contact"), ok.raw[:800]
+            assert ua.wait_notify(5) is not None, "no NOTIFY"
+        finally:
+            ua.close()
+        assert stat(s, "topology_leaks_blocked") == 0
