@@ -145,6 +145,8 @@ static rpc_export_t rpc_cmds[] = {
 	{"sip_privacy.subscriber", sp_rpc_subscriber, sp_rpc_subscriber_doc, 0},
 	{"sip_privacy.reload", sp_rpc_reload, sp_rpc_reload_doc, 0},
 	{"sip_privacy.winfo", sp_winfo_rpc, sp_winfo_rpc_doc, 0},
+	{"sip_privacy.topology_guard", sp_topo_guard_rpc, sp_topo_guard_rpc_doc,
+		0},
 	{0, 0, 0, 0}
 };
 

@@ -219,7 +219,7 @@ int sp_topo_scan(const char *buf, size_t len, sp_topo_addr_f must_hide,
 	const char *p, *e, *next, *end, *v;
 	_sp_topo_kind_t kind = _SP_TOPO_OTHER;
 	sp_topo_hdr_t hdr = SP_TOPO_HDR_NONE;
-	int rc = SP_TOPO_CLEAN;
+	int rc = SP_TOPO_CLEAN, exempt = 0;
 
 	if(hit)
 		memset(hit, 0, sizeof(*hit));
@@ -242,12 +242,23 @@ int sp_topo_scan(const char *buf, size_t len, sp_topo_addr_f must_hide,
 			if(!v)
 				continue;
 		}
-		if(kind == _SP_TOPO_CSEQ && _sp_topo_cseq_is(v, e, "INVITE"))
-			hit->invite = 1;
+		if(kind == _SP_TOPO_CSEQ) {
+			if(_sp_topo_cseq_is(v, e, "INVITE"))
+				hit->invite = 1;
+			if(_sp_topo_cseq_is(v, e, "REGISTER")
+					|| _sp_topo_cseq_is(v, e, "PUBLISH"))
+				exempt = 1;
+		}
 		/* the first one found is the one reported */
 		if(kind == _SP_TOPO_WATCHED && rc == SP_TOPO_CLEAN
 				&& _sp_topo_value(&c, v, e, hdr))
 			rc = SP_TOPO_LEAK;
+	}
+	if(exempt) {
+		hit->hdr = SP_TOPO_HDR_NONE;
+		hit->addr = NULL;
+		hit->addr_len = 0;
+		return SP_TOPO_EXEMPT;
 	}
 	return rc;
 }

@@ -12,9 +12,9 @@
  * it reads of the other headers, and it stops at the blank line before the
  * body; nothing is copied or allocated.
  *
- * Nothing is exempt: topos leaves REGISTER and PUBLISH alone
- * (tps_skip_msg()), but nothing of the trust domain's topology belongs in
- * them either, so they are scanned like the rest.
+ * REGISTER and PUBLISH transactions (CSeq method) are exempt, as topos
+ * leaves them alone (tps_skip_msg()): the Contacts of a REGISTER's 200 are
+ * the user's own bindings, whatever address she registered.
  */
 #ifndef _SIP_PRIVACY_TOPO_H_
 #define _SIP_PRIVACY_TOPO_H_
@@ -32,8 +32,9 @@ typedef enum sp_topo_hdr
 
 typedef enum sp_topo_rc
 {
-	SP_TOPO_CLEAN = 0, /* no address that must not leave */
-	SP_TOPO_LEAK = 1,  /* one found: the hit says which and where */
+	SP_TOPO_CLEAN = 0,	/* no address that must not leave */
+	SP_TOPO_LEAK = 1,	/* one found: the hit says which and where */
+	SP_TOPO_EXEMPT = 2, /* a REGISTER or PUBLISH transaction */
 	SP_TOPO_ERR_ARG = -1
 } sp_topo_rc_t;
 
@@ -51,7 +52,8 @@ typedef struct sp_topo_hit
 } sp_topo_hit_t;
 
 /* Scans the message of `len` bytes at `buf` (no NUL needed): SP_TOPO_LEAK
- * with *hit filled in, SP_TOPO_CLEAN, or SP_TOPO_ERR_ARG.
+ * with *hit filled in, SP_TOPO_CLEAN, SP_TOPO_EXEMPT (whatever it
+ * holds), or SP_TOPO_ERR_ARG.
  * hit->reply and hit->invite are set whatever the result. */
 int sp_topo_scan(const char *buf, size_t len, sp_topo_addr_f must_hide,
 		void *arg, sp_topo_hit_t *hit);

@@ -10,6 +10,7 @@
 #include "core/socket_info.h"
 #include "core/sr_module.h"
 #include "core/mem/mem.h"
+#include "core/mem/shm_mem.h"
 
 #include "sp_topo_guard.h"
 #include "sp_topo.h"
@@ -21,6 +22,14 @@
 int sp_topo_guard = 1;
 
 static stat_var *_sp_topo_st_blocked;
+/* shm: the guard checks messages (RPC sip_privacy.topology_guard); NULL
+ * while it is not registered */
+static int *_sp_topo_on = NULL;
+
+const char *sp_topo_guard_rpc_doc[2] = {
+		"The topology guard: '1' on, '0' off (modparam topology_guard);"
+		" with 0 or 1, switch it off or on again until the next start.",
+		0};
 
 /* clang-format off */
 stat_export_t sp_topo_guard_stats[] = {
@@ -61,7 +70,8 @@ static int _sp_topo_guard_out(sr_event_param_t *evp)
 	char *rpl = NULL;
 	int n = -1;
 
-	if(out == NULL || out->s == NULL || out->len <= 0 || evp->dst == NULL)
+	if(out == NULL || out->s == NULL || out->len <= 0 || evp->dst == NULL
+			|| !*_sp_topo_on)
 		return 0;
 	su2ip_addr(&dst, &evp->dst->to);
 	if(sp_trust_ip(&dst))
@@ -152,6 +162,12 @@ int sp_topo_guard_init(void)
 			   " or set topology_guard to 0\n");
 		return -1;
 	}
+	_sp_topo_on = shm_malloc(sizeof(*_sp_topo_on));
+	if(_sp_topo_on == NULL) {
+		SHM_MEM_ERROR;
+		return -1;
+	}
+	*_sp_topo_on = 1;
 	if(sr_event_register_cb(SREV_NET_DATA_OUT, _sp_topo_guard_out) < 0) {
 		LM_ERR("cannot register the topology guard\n");
 		return -1;
@@ -159,4 +175,26 @@ int sp_topo_guard_init(void)
 	LM_INFO("topology guard on: nothing leaves toward an untrusted hop with"
 			" the trust domain in its Via, Route, Record-Route or Contact\n");
 	return 0;
+}
+
+void sp_topo_guard_rpc(rpc_t *rpc, void *ctx)
+{
+	int on;
+
+	if(_sp_topo_on == NULL) {
+		rpc->fault(ctx, 500,
+				"topology guard inactive (topos not loaded, or modparam"
+				" topology_guard 0)");
+		return;
+	}
+	if(rpc->scan(ctx, "*d", &on) == 1) {
+		if(on != 0 && on != 1) {
+			rpc->fault(ctx, 400, "0 (off) or 1 (on)");
+			return;
+		}
+		if(*_sp_topo_on != on)
+			LM_WARN("topology guard switched %s by RPC\n", on ? "on" : "off");
+		*_sp_topo_on = on;
+	}
+	rpc->rpl_printf(ctx, "%d", *_sp_topo_on);
 }

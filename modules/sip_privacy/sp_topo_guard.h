@@ -29,6 +29,7 @@
 #define _SIP_PRIVACY_SP_TOPO_GUARD_H_
 
 #include "core/counters.h"
+#include "core/rpc.h"
 
 /* modparam topology_guard: 1 (default) on when topos is loaded, 0 off */
 extern int sp_topo_guard;
@@ -38,5 +39,9 @@ extern stat_export_t sp_topo_guard_stats[];
 /* mod_init: the modparam checked, the callback registered when topos is
  * loaded (after sip_privacy). 0, or -1 with an error logged. */
 int sp_topo_guard_init(void);
+
+/* RPC sip_privacy.topology_guard [0|1]: the state, switched when given. */
+extern const char *sp_topo_guard_rpc_doc[2];
+void sp_topo_guard_rpc(rpc_t *rpc, void *ctx);
 
 #endif

@@ -233,3 +233,5 @@ def test_without_topos_topology_guard_inactive():
         finally:
             ua.close()
         assert stat(s, "topology_leaks_blocked") == 0
+        rc, out = s.rpc("pcscf", "sip_privacy.topology_guard")
+        assert out.startswith("error: 500") and "inactive" in out, out

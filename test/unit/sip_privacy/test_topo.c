@@ -147,6 +147,15 @@ static const struct
 		{"", SP_TOPO_CLEAN, 0, NULL},
 		{"Via: SIP/2.0/UDP 127.0.8.20", SP_TOPO_CLEAN, 0, NULL},
 		{RPL "\r\n\r\n", SP_TOPO_CLEAN, 0, NULL},
+		/* REGISTER and PUBLISH, which topos leaves alone: exempt, the
+		 * CSeq before or after the address, any case; not REGISTERX */
+		{RPL "Contact: <sip:alice@127.0.8.20>;q=1\r\nCSeq: 8 REGISTER\r\n\r\n",
+				SP_TOPO_EXEMPT, 0, NULL},
+		{"PUBLISH sip:a@x SIP/2.0\r\nCSeq:\t9 publish\r\n"
+		 "Via: SIP/2.0/UDP 127.0.8.20\r\n\r\n",
+				SP_TOPO_EXEMPT, 0, NULL},
+		{RPL "CSeq: 8 REGISTERX\r\nContact: <sip:127.0.8.20>\r\n\r\n",
+				SP_TOPO_LEAK, SP_TOPO_HDR_CONTACT, "127.0.8.20"},
 };
 
 static void test_scan_rows(void **state)
