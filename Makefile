@@ -6,6 +6,8 @@
 #   make test       unit and end-to-end tests; last line "N passed, N failed"
 #   make bench      benchmarks (ratios side by side, callgrind instructions)
 #   make fuzz       every libFuzzer harness, FUZZ_SECONDS each (default 60)
+#   make sanitize   end-to-end suite, modules built with ASan and UBSan
+#   make memcheck   end-to-end suite under Kamailio's debug allocator (qm)
 #   make check-cfg  kamailio -c for both roles
 #   make format / check-format
 #
@@ -14,11 +16,21 @@
 BUILD   := $(CURDIR)/build
 KSRC    := $(BUILD)/ksrc
 MODULES := $(patsubst modules/%/Makefile,%,$(wildcard modules/*/Makefile))
-MODSO   := $(foreach m,$(MODULES),$(BUILD)/modules/$(m).so)
+# SANITIZE=1: the modules built with ASan and UBSan into build/san/
+# (scripts/sanitize.sh, `make sanitize`); MODOUT is where objects and .so go.
+ifneq ($(SANITIZE),)
+MODOUT  := $(BUILD)/san
+MODSAN   = CC_EXTRA_OPTS="-g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined" \
+	MOD_LDFLAGS="$(shell sed -n 's/^MOD_LDFLAGS= *//p' $(KSRC)/src/config.mak) -fsanitize=address,undefined"
+else
+MODOUT  := $(BUILD)
+MODSAN  :=
+endif
+MODSO   := $(foreach m,$(MODULES),$(MODOUT)/modules/$(m).so)
 SOURCES := $(shell git ls-files --cached --others --exclude-standard 'modules/*.c' 'modules/*.h' 'lib/*.c' 'lib/*.h' 'test/*.c' 'test/*.h' 'fuzz/*.c' 2>/dev/null)
 
 .PHONY: all deps ksrc modules run test unit e2e bench fuzz check-cfg format \
-	check-format clean distclean
+	check-format clean distclean sanitize memcheck
 
 all: modules
 
@@ -41,12 +53,12 @@ modules: ksrc $(MODSO)
 # line "# lib: name ..." (lib/name.c and lib/name.h); they are mirrored too.
 modlib = $(foreach n,$(shell sed -n 's/^\# lib: *//p' modules/$(1)/Makefile),lib/$(n).c lib/$(n).h)
 .SECONDEXPANSION:
-$(BUILD)/modules/%.so: $$(wildcard modules/$$*/*.c modules/$$*/*.h modules/$$*/Makefile) $$(call modlib,$$*) $(KSRC)/.configured
-	@mkdir -p $(BUILD)/obj/$* $(BUILD)/modules
-	@cp -p $(filter modules/% lib/%,$^) $(BUILD)/obj/$*/
-	@$(MAKE) --no-print-directory -C $(BUILD)/obj/$* COREPATH=$(KSRC)/src \
-		PROJECT_MODULE_DIR=$(CURDIR)/modules/$* quiet=silent
-	@cp -p $(BUILD)/obj/$*/$*.so $@.tmp && mv -f $@.tmp $@
+$(MODOUT)/modules/%.so: $$(wildcard modules/$$*/*.c modules/$$*/*.h modules/$$*/Makefile) $$(call modlib,$$*) $(KSRC)/.configured
+	@mkdir -p $(MODOUT)/obj/$* $(MODOUT)/modules
+	@cp -p $(filter modules/% lib/%,$^) $(MODOUT)/obj/$*/
+	@$(MAKE) --no-print-directory -C $(MODOUT)/obj/$* COREPATH=$(KSRC)/src \
+		PROJECT_MODULE_DIR=$(CURDIR)/modules/$* quiet=silent $(MODSAN)
+	@cp -p $(MODOUT)/obj/$*/$*.so $@.tmp && mv -f $@.tmp $@
 	@echo "built $@"
 
 run: modules
@@ -64,6 +76,15 @@ bench: modules
 fuzz: deps
 	@scripts/fuzz.sh
 
+# Memory safety on the real server (RELIABILITY.md): the end-to-end suite
+# with the modules built with ASan and UBSan into build/san/, and with
+# Kamailio's debug allocator and its memory summaries at exit.
+sanitize: ksrc
+	@scripts/sanitize.sh
+
+memcheck: ksrc
+	@scripts/memcheck.sh
+
 format:
 	@clang-format -i $(SOURCES)
 
@@ -73,7 +94,8 @@ check-format:
 	done; [ $$bad = 0 ] && echo "format ok"
 
 clean:
-	rm -rf $(BUILD)/obj $(BUILD)/modules $(BUILD)/unit $(BUILD)/test-run
+	rm -rf $(BUILD)/obj $(BUILD)/modules $(BUILD)/unit $(BUILD)/test-run \
+		$(BUILD)/san $(BUILD)/memcheck
 
 distclean:
 	rm -rf $(BUILD) run

@@ -14,8 +14,12 @@
 #   manager; "qm" is Kamailio's default, with debugging aids, but its
 #   search of the free lists costs more than the rest of a NOTIFY once
 #   OpenSSL allocates through it, see bench/README.md)
-# EXTRA_DEFINES may add more -A arguments (space separated NAME=value).
+# EXTRA_DEFINES may add more -A arguments (space separated NAME=value);
+# RUN_DEFINES too, for a wrapper around the test suite (whose harness sets
+# EXTRA_DEFINES itself): scripts/memcheck.sh passes MEMLOG=1 that way.
 # KAMAILIO_WRAPPER runs kamailio under a tool, e.g. "valgrind --tool=callgrind".
+# MODULE_DIR is where the project's modules are loaded from (default
+# build/modules; scripts/sanitize.sh uses build/san/modules).
 set -euo pipefail
 
 role=${1:?usage: role.sh pcscf|ps check|run RUN_DIR}
@@ -36,7 +40,7 @@ dir="$run/$role"
 [ -f "$dir/$role.db" ] || { echo "role.sh: $dir/$role.db missing; run scripts/provision.sh $run" >&2; exit 1; }
 
 multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || echo x86_64-linux-gnu)
-mpath="$top/build/modules:/usr/lib/$multiarch/kamailio/modules"
+mpath="${MODULE_DIR:-$top/build/modules}:/usr/lib/$multiarch/kamailio/modules"
 
 args=(-f "$top/etc/$role.cfg" -Y "$dir" -m "$SHM_MB" -M "$PKG_MB" -x "$MEM_MANAGER" -X "$MEM_MANAGER"
 	-A "PCSCF_IP=$PCSCF_IP" -A "PS_IP=$PS_IP"
@@ -55,7 +59,7 @@ args=(-f "$top/etc/$role.cfg" -Y "$dir" -m "$SHM_MB" -M "$PKG_MB" -x "$MEM_MANAG
 if [ "$role" = ps ] && [ -f "$dir/winfo.secret" ]; then
 	args+=(-A "WINFO_SECRET_FILE=\"$dir/winfo.secret\"")
 fi
-for d in ${EXTRA_DEFINES:-}; do
+for d in ${EXTRA_DEFINES:-} ${RUN_DEFINES:-}; do
 	args+=(-A "$d")
 done
 
