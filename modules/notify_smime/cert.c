@@ -127,12 +127,13 @@ static int _ns_cert_eq_ci(const char *a, size_t alen, const char *b)
 /* ------------------------------------------------------- identities */
 
 /* Host (RFC 3261 hostname / IPv4 / [IPv6]) starting at p: lowercased into
- * out, one trailing dot dropped. Returns the end of the host or NULL. */
+ * out, one trailing dot dropped; an empty label refused. Returns the end
+ * of the host or NULL. */
 static const char *_ns_cert_host(
 		const char *p, const char *e, char *out, size_t size, size_t *olen)
 {
 	const char *h = p;
-	size_t n;
+	size_t n, i;
 
 	if(p < e && *p == '[') {
 		for(p++; p < e && *p != ']'; p++)
@@ -152,6 +153,11 @@ static const char *_ns_cert_host(
 		n--;
 	if(n == 0 || h[0] == '.' || n >= size)
 		return NULL;
+	/* no empty label: "a..b", or a second trailing dot, which would
+	 * leave a name that a second pass changes again */
+	for(i = 0; h[0] != '[' && i < n; i++)
+		if(h[i] == '.' && (i + 1 == n || h[i + 1] == '.'))
+			return NULL;
 	for(*olen = 0; *olen < n; (*olen)++)
 		out[*olen] = (char)_ns_cert_lower((unsigned char)h[*olen]);
 	out[n] = '\0';
