@@ -220,12 +220,13 @@ static void _wa_wipe(void *p, size_t len)
 /* ------------------------------------------------------ identities */
 
 /* Host (RFC 3261 hostname / IPv4 / [IPv6]) starting at p: lowercased into
- * out, one trailing dot dropped. Returns the end of the host or NULL. */
+ * out, one trailing dot dropped; an empty label refused. Returns the end
+ * of the host or NULL. */
 static const char *_wa_host(
 		const char *p, const char *e, char *out, size_t size, size_t *olen)
 {
 	const char *h = p;
-	size_t n;
+	size_t n, i;
 
 	if(p < e && *p == '[') {
 		for(p++; p < e && *p != ']'; p++)
@@ -244,6 +245,11 @@ static const char *_wa_host(
 		n--;
 	if(n == 0 || h[0] == '.' || n >= size)
 		return NULL;
+	/* no empty label: "a..b", or a second trailing dot, which would
+	 * leave a name that a second pass changes again */
+	for(i = 0; h[0] != '[' && i < n; i++)
+		if(h[i] == '.' && (i + 1 == n || h[i + 1] == '.'))
+			return NULL;
 	for(*olen = 0; *olen < n; (*olen)++)
 		out[*olen] = (char)_wa_lower((unsigned char)h[*olen]);
 	out[n] = '\0';

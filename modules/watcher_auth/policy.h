@@ -170,8 +170,9 @@ int wa_policy_cred_get(
  *    (a sips identity is the same identity), the user part is
  *    percent-decoded and kept case-sensitive (RFC 3261), port, URI
  *    parameters and headers are dropped, the host is lowercased and a
- *    trailing dot removed; a URI with a password (user:password@) is
- *    malformed: it matches no identity;
+ *    trailing dot removed (an empty label is malformed: "a..b", "a..");
+ *    a URI with a password (user:password@) is malformed: it matches no
+ *    identity;
  *  - any other scheme (tel, ...): lowercased scheme, ":" and the rest
  *    verbatim (such identities have no domain for <many domain>).
  * Writes a NUL-terminated string; returns its length, or -1 when the URI is

@@ -250,6 +250,10 @@ static void test_uri_canon(void **state)
 			{"sip:bob@", NULL},
 			{"sip:@example.com", NULL},
 			{"sip:bob@.", NULL},
+			/* an empty label: not canonical after one pass */
+			{"sip:bob@example.com..", NULL},
+			{"sip:bob@example..com", NULL},
+			{"sip:[2001:db8::1]", "sip:[2001:db8::1]"},
 			{"sip:bob@[]", NULL},
 			{"sip:bob@exa_mple.com", NULL},
 			{"sip:b%00b@example.com", NULL},
