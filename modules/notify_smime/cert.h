@@ -88,7 +88,8 @@ int ns_cert_check_ex(X509 *cert, STACK_OF(X509) * untrusted, X509_STORE *cas,
 /*
  * Canonical form of a SIP identity, the same rules as watcher_auth's
  * wa_policy_uri_canon(): "sip:" user "@" host, sips written as sip, the
- * user percent-decoded and case-sensitive, the host lowercased and a
+ * user percent-decoded (bytes that may not stand unescaped stay escaped,
+ * hex in upper case) and case-sensitive, the host lowercased and a
  * trailing dot dropped (an empty label is malformed: "a..b", "a.."), port,
  * parameters and headers dropped (a userinfo
  * with a password is malformed, as there). A display name and <...> around the URI and surrounding

@@ -571,6 +571,11 @@ static void test_uri_canon(void **state)
 		{"sip:example.com", "sip:example.com"},
 		{"sip:bob@[2001:DB8::1]", "sip:bob@[2001:db8::1]"},
 		{"sip:bob@192.0.2.1:5060", "sip:bob@192.0.2.1"},
+		/* a decoded byte that may not stand unescaped stays escaped: once
+		 * "a%41", which a second pass read as "aA" (notify_smime_cert_fuzz) */
+		{"sip:a%2541@example.com", "sip:a%2541@example.com"},
+		{"sip:b%e9b@example.com", "sip:b%E9b@example.com"},
+		{"sip:a%2fb@example.com", "sip:a/b@example.com"},
 		/* refused */
 		{"", NULL},
 		{"sip:", NULL},
