@@ -349,6 +349,17 @@ static int _wa_canon(
 				if(c <= 0x20 || c == 0x7f || c == '@' || c == ':' || c == '<'
 						|| c == '>' || c == '"')
 					return -1;
+				/* any other byte that may not stand unescaped (e.g. '%',
+				 * non-ASCII) stays escaped, in upper case: the canonical
+				 * form is a URI again, and canonical once more unchanged */
+				if(!_wa_user_char(c)) {
+					if(n + 3 >= size)
+						return -1;
+					out[n++] = '%';
+					out[n++] = "0123456789ABCDEF"[c >> 4];
+					out[n++] = "0123456789ABCDEF"[c & 15];
+					continue;
+				}
 			} else if(!_wa_user_char(c)) {
 				return -1; /* includes ':' before a password */
 			}

@@ -168,7 +168,9 @@ int wa_policy_cred_get(
  *  - display name and <...> dropped, surrounding whitespace trimmed;
  *  - sip and sips: "sip:" user "@" host, where the scheme is written "sip"
  *    (a sips identity is the same identity), the user part is
- *    percent-decoded and kept case-sensitive (RFC 3261), port, URI
+ *    percent-decoded (a byte that may not stand unescaped in a user part
+ *    stays escaped, hex in upper case, so that the canonical form is
+ *    canonical again) and kept case-sensitive (RFC 3261), port, URI
  *    parameters and headers are dropped, the host is lowercased and a
  *    trailing dot removed (an empty label is malformed: "a..b", "a..");
  *    a URI with a password (user:password@) is malformed: it matches no

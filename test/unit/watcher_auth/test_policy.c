@@ -245,6 +245,10 @@ static void test_uri_canon(void **state)
 			{"sip:alice;day=tue@example.com", "sip:alice;day=tue@example.com"},
 			{"sip:[2001:DB8::1]:5060", "sip:[2001:db8::1]"},
 			{"sip:192.0.2.1", "sip:192.0.2.1"},
+			/* a decoded byte that may not stand unescaped stays escaped:
+			 * once "a%41", which a second pass read as "aA" */
+			{"sip:a%2541@example.com", "sip:a%2541@example.com"},
+			{"sip:b%e9b@example.com", "sip:b%E9b@example.com"},
 			{"TEL:+1-555-1234;phone-context=x",
 					"tel:+1-555-1234;phone-context=x"},
 			{"sip:bob@", NULL},
