@@ -16,7 +16,8 @@
  * few watchers and times, described and its credentials read. The harness
  * aborts when an invariant of the API breaks: an error code out of range,
  * a block that fails wa_policy_check(), results that differ between the
- * original and the copy, credential indices out of range.
+ * original and the copy, credential indices out of range, a canonical
+ * watcher URI that a second canonicalization changes.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -100,6 +101,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		n = wa_policy_uri_canon(w, wlen, canon, sizeof(canon));
 		if(n >= 0 && (size_t)n != strlen(canon))
 			abort();
+		/* canonical once is canonical: notify_smime hands the canonical
+		 * watcher back to the evaluation, which canonicalizes it again */
+		if(n >= 0) {
+			char again[sizeof(canon)];
+			if(wa_policy_uri_canon(canon, (size_t)n, again, sizeof(again)) != n
+					|| strcmp(canon, again) != 0)
+				abort();
+		}
 	}
 
 	xml = malloc(xlen ? xlen : 1);
