@@ -1,5 +1,7 @@
 -- sip_privacy: the anonymous subscriptions of a Presence Server
 -- (sp_winfo_mark(), modparam winfo_table), SQLite and PostgreSQL.
+-- On PostgreSQL the id columns are SERIAL (scripts/provision-pg.sh
+-- rewrites INTEGER PRIMARY KEY, SQLite's self-numbering row id).
 -- Kamailio's version table must exist (standard-create.sql).
 INSERT INTO version (table_name, table_version) VALUES ('sp_winfo', '1');
 CREATE TABLE sp_winfo (
