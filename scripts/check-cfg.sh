@@ -25,4 +25,15 @@ check ps ""
 check ps "WITH_XCAP_ROOT XCAP_CA_FILE=\"$run/certs/ca.pem\""
 check ps "BENCH_AUTH_DB"
 check ps "SMIME_CERT_URL=\"https://127.0.0.1:8443/certs/{aor}.pem\" SMIME_CERT_URL_CA=\"$run/certs/ca.pem\" SMIME_CERT_URL_TIMEOUT=600"
+# a node of a cluster (-A CLUSTER): PostgreSQL through db_postgres (package
+# kamailio-postgres-modules); kamailio -c does not connect to it
+if [ -f "/usr/lib/$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || echo x86_64-linux-gnu)/kamailio/modules/db_postgres.so" ]; then
+	cluster='CLUSTER AUTH_SECRET="check-cfg-secret-0123456789abcdef" SP_RR_SECRET="check-cfg-key"'
+	export ROLE_DB_URL="postgres://kamailio:x@127.0.0.1:55432/check"
+	check pcscf "$cluster"
+	check ps "$cluster"
+	unset ROLE_DB_URL
+else
+	echo "kamailio -c CLUSTER: skipped, db_postgres not installed (apt-get install kamailio-postgres-modules)"
+fi
 exit $rc

@@ -17,6 +17,9 @@
 # EXTRA_DEFINES may add more -A arguments (space separated NAME=value);
 # RUN_DEFINES too, for a wrapper around the test suite (whose harness sets
 # EXTRA_DEFINES itself): scripts/memcheck.sh passes MEMLOG=1 that way.
+# A node of a cluster (README "Running a cluster"): ROLE_DIR its own folder
+# (default RUN_DIR/ROLE: pid file, ctl socket, tls.cfg, log) and ROLE_DB_URL the
+# shared database (default the role's SQLite file in ROLE_DIR).
 # KAMAILIO_WRAPPER runs kamailio under a tool, e.g. "valgrind --tool=callgrind".
 # MODULE_DIR is where the project's modules are loaded from (default
 # build/modules; scripts/sanitize.sh uses build/san/modules).
@@ -36,8 +39,11 @@ case "$role" in pcscf | ps) ;; *) echo "role.sh: unknown role '$role'" >&2; exit
 : "${MEM_MANAGER:=tlsf}"
 case "$MEM_MANAGER" in qm | fm | tlsf) ;; *) echo "role.sh: MEM_MANAGER must be qm, fm or tlsf" >&2; exit 2 ;; esac
 
-dir="$run/$role"
-[ -f "$dir/$role.db" ] || { echo "role.sh: $dir/$role.db missing; run scripts/provision.sh $run" >&2; exit 1; }
+dir=${ROLE_DIR:-$run/$role}
+if [ -z "${ROLE_DB_URL:-}" ]; then
+	[ -f "$dir/$role.db" ] || { echo "role.sh: $dir/$role.db missing; run scripts/provision.sh $run" >&2; exit 1; }
+	ROLE_DB_URL="sqlite://$dir/$role.db"
+fi
 
 multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || echo x86_64-linux-gnu)
 mpath="${MODULE_DIR:-$top/build/modules}:/usr/lib/$multiarch/kamailio/modules"
@@ -50,7 +56,7 @@ args=(-f "$top/etc/$role.cfg" -Y "$dir" -m "$SHM_MB" -M "$PKG_MB" -x "$MEM_MANAG
 	-A "XCAP_PORT=$XCAP_PORT" -A "XCAP_PORT_STR=\"$XCAP_PORT\""
 	-A "LOG_LEVEL=$LOG_LEVEL"
 	-A "MPATH=\"$mpath\""
-	-A "DB_URL=\"sqlite://$dir/$role.db\""
+	-A "DB_URL=\"$ROLE_DB_URL\""
 	-A "TLS_CFG=\"$dir/tls.cfg\""
 	-A "CTL_SOCK=\"unix:$dir/kamailio_ctl\""
 	-A "SMIME_CERT=\"$run/certs/$role.pem\"" -A "SMIME_KEY=\"$run/certs/$role.key\""
