@@ -1,0 +1,216 @@
+"""Issue 7: two PS nodes and two P-CSCF nodes of the same routing script
+(-A CLUSTER) on one PostgreSQL. What one node knows, the others know:
+a digest challenge, a policy written through Ut, a subscription with its
+bound S/MIME certificate, a dialog's privacy and its topos state.
+
+Watchers talk to the PS nodes directly (an untrusted source: the watcher's
+identity is its From URI, as at any PS reached without a P-CSCF), except
+for the dialog case, which is all about the P-CSCF nodes. alice's policy
+is the demo one (etc/demo/alice-pres-rules.xml): bob must prove
+"garden-gate" with digest and gets her presence only encrypted."""
+import os
+import re
+import subprocess
+import time
+import uuid
+
+import pytest
+
+import cluster as c
+import harness as h
+import sipua
+from harness import DOMAIN, SIP_PORT
+
+GARDEN_GATE = "garden-gate"  # README: the presence password alice gave bob
+P7M_CTYPE = "application/pkcs7-mime; smime-type=enveloped-data; name=smime.p7m"
+PIDF = ('<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:alice@example.com">\n'
+        '  <tuple id="t1"><status><basic>open</basic></status>\n'
+        '    <note>{note}</note>\n  </tuple>\n</presence>\n')
+
+
+def ua_to(user, ip):
+    ua = sipua.UA(user, h.UA_IP[user], (ip, SIP_PORT))
+    ua.notifies = []
+    return ua
+
+
+def bob_auth(r401):
+    ch = sipua.challenges(r401)[0]
+    return sipua.authorization(ch, f"bob@{DOMAIN}", "SUBSCRIBE", f"sip:alice@{DOMAIN}",
+                               password=GARDEN_GATE)
+
+
+def challenged(ua, expires=0):
+    _, r = ua.subscribe("alice", expires=expires)
+    assert r is not None and r.status == 401, r and r.first
+    return r
+
+
+def publish(ip, note):
+    """alice publishes at the PS node on ip; the final response."""
+    ua = ua_to("alice", ip)
+    try:
+        body = PIDF.format(note=note).encode()
+        ua.request("PUBLISH", f"sip:alice@{DOMAIN}",
+                   ["Event: presence", "Expires: 600",
+                    "Content-Type: application/pidf+xml"], body)
+        return ua.final_response()
+    finally:
+        ua.close()
+
+
+def decrypt(nodes, user, der):
+    d = os.path.join(nodes.run_dir, "certs")
+    p = subprocess.run(["openssl", "cms", "-decrypt", "-inform", "DER", "-binary",
+                        "-recip", os.path.join(d, f"{user}.pem"),
+                        "-inkey", os.path.join(d, f"{user}.key")],
+                       input=der, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=20)
+    assert p.returncode == 0, p.stderr.decode(errors="replace")
+    return p.stdout
+
+
+def raw_body(msg):
+    return msg.raw.split(b"\r\n\r\n", 1)[1]
+
+
+# ---- (a) digest across PS nodes -----------------------------------------
+
+def test_challenge_of_node_a_answered_at_node_b(nodes):
+    """The 401 comes from PS A; the answer, in the same dialog, goes to PS
+    B, which has never seen that nonce: accepted (the auth secret is the
+    same on both), and B answers it itself."""
+    bob = ua_to("bob", c.PS_A)
+    try:
+        r401 = challenged(bob)
+        assert sipua.challenges(r401)[0]["realm"] == f"alice@{DOMAIN}"
+        mark = nodes.log_mark()
+        bob.proxy = (c.PS_B, SIP_PORT)
+        _, ok = bob.subscribe("alice", auth=bob_auth(r401))
+        assert ok is not None and ok.status in (200, 202), ok and ok.first
+        # answered by B: presence's Contact is B's server_address
+        assert f"{c.PS_B}:{SIP_PORT}" in ok.first_value("Contact")
+        assert nodes.errors_since(mark) == []
+    finally:
+        bob.close()
+
+
+def test_replay_at_other_node_refused_in_other_dialog(nodes):
+    """A captured Authorization (answered at A) is worth nothing in another
+    dialog at either node: the nonce is bound to its Call-ID and From tag
+    (auth_checks_no_dlg), which a new dialog does not have."""
+    bob = ua_to("bob", c.PS_A)
+    try:
+        auth = bob_auth(challenged(bob))
+        _, ok = bob.subscribe("alice", auth=auth)
+        assert ok is not None and ok.status in (200, 202), ok and ok.first
+    finally:
+        bob.close()
+    for ip in (c.PS_B, c.PS_A):
+        mallory = ua_to("bob", ip)  # a new dialog with bob's captured answer
+        try:
+            _, r = mallory.subscribe("alice", auth=auth)
+            assert r is not None and r.status == 401, (ip, r and r.first)
+        finally:
+            mallory.close()
+
+
+def test_replay_in_same_dialog_bounded_by_nonce_expire(nodes):
+    """What holds across nodes, exactly: nonce counts are per node, so they
+    are off in a cluster; the same Authorization replayed in its own dialog
+    at the other node is accepted until the nonce expires (NONCE_EXPIRE),
+    and refused with a stale challenge after."""
+    bob = ua_to("bob", c.PS_A)
+    try:
+        auth = bob_auth(challenged(bob))
+        _, ok = bob.subscribe("alice", auth=auth)
+        assert ok is not None and ok.status in (200, 202), ok and ok.first
+        issued = time.monotonic()
+        bob.proxy = (c.PS_B, SIP_PORT)
+        _, again = bob.subscribe("alice", auth=auth)
+        assert again is not None and again.status in (200, 202), again.first
+        time.sleep(max(0.0, issued + c.NONCE_EXPIRE + 1.5 - time.monotonic()))
+        _, late = bob.subscribe("alice", auth=auth)
+        assert late is not None and late.status == 401, late and late.first
+        assert all(ch.get("stale") == "true" for ch in sipua.challenges(late))
+    finally:
+        bob.close()
+
+
+# ---- (b) a policy written through Ut on A, obeyed by B --------------------
+
+def test_policy_written_on_a_obeyed_by_b_next_subscribe(nodes):
+    """alice drops bob's authentication through PS A's Ut interface: the
+    very next SUBSCRIBE at PS B is not challenged (cache_ttl 0 in a
+    cluster: every SUBSCRIBE checks the policy's etag); she puts it back:
+    the next one at B is challenged again."""
+    from test_foundation import ut
+    from test_watcher_auth import policy
+
+    url = f"https://{c.PS_A}:{h.XCAP_PORT}/xcap-root/pres-rules/users/sip:alice@{DOMAIN}/index"
+    with open(os.path.join(h.TOP, "etc", "demo", "alice-pres-rules.xml"), "rb") as f:
+        demo = f.read()
+    creds = ("alice", h.USERS["alice"])
+
+    class Sys:  # what ut() needs of a system
+        ca = os.path.join(nodes.run_dir, "certs", "ca.pem")
+
+    bob = ua_to("bob", c.PS_B)
+    try:
+        challenged(bob)  # B has the demo policy compiled and cached
+        code, _ = ut("PUT", url, Sys, creds, policy(None).encode())
+        assert code in (200, 201)
+        _, r = bob.subscribe("alice")
+        assert r is not None and r.status in (200, 202), r and r.first
+        code, _ = ut("PUT", url, Sys, creds, demo)
+        assert code in (200, 201)
+        challenged(bob)
+    finally:
+        bob.close()
+        ut("PUT", url, Sys, creds, demo)
+
+
+# ---- (c) a subscription of A notified by B, still encrypted ---------------
+
+def test_subscription_of_stopped_node_notified_encrypted_by_other(nodes):
+    """bob subscribes at PS A (authenticated; alice's policy demands
+    encryption, his certificate from the operator's store is bound to the
+    subscription). PS A stops. alice publishes at PS B: B's notifier sends
+    bob the NOTIFY, encrypted to the same certificate (his key opens it),
+    never in clear."""
+    a = nodes.node("ps")
+    r = publish(c.PS_A, "before-" + uuid.uuid4().hex)
+    assert r is not None and r.status == 200, r and r.first
+    bob = ua_to("bob", c.PS_A)
+    try:
+        r401 = challenged(bob, expires=600)
+        _, ok = bob.subscribe("alice", expires=600, auth=bob_auth(r401))
+        assert ok is not None and ok.status in (200, 202), ok and ok.first
+        first = bob.wait_notify(5)
+        assert first is not None, "no first NOTIFY from A"
+        assert first.first_value("Content-Type") == P7M_CTYPE
+        bound = nodes.sql("ps", "SELECT cert_sha256 FROM smime_binding WHERE callid = "
+                                f"'{bob.call_id}'")
+        assert len(bound) == 1
+        a.stop()
+        note = "cluster-" + uuid.uuid4().hex
+        r = publish(c.PS_B, note)
+        assert r is not None and r.status == 200, r and r.first
+        n = bob.wait_notify(10)
+        assert n is not None, "no NOTIFY after A stopped"
+        assert note.encode() not in n.raw, "presence in clear"
+        assert n.first_value("Content-Type") == P7M_CTYPE
+        assert n.first_value("Call-ID") == bob.call_id
+        # sent by B (its Via), A being down; the Contact is still the one
+        # the subscription was made with, A's server_address (README)
+        assert not a.alive()
+        assert re.match(rf"SIP/2\.0/UDP {re.escape(c.PS_B)}[:;]", n.first_value("Via"))
+        assert n.first_value("Contact") == f"<sip:{c.PS_A}:{SIP_PORT}>"
+        assert note.encode() in decrypt(nodes, "bob", raw_body(n))
+        # the binding made on A is the one B used, unchanged
+        assert nodes.sql("ps", "SELECT cert_sha256 FROM smime_binding WHERE callid = "
+                               f"'{bob.call_id}'") == bound
+    finally:
+        bob.close()
+        if not a.alive():
+            a.restart()
