@@ -214,3 +214,49 @@ def test_subscription_of_stopped_node_notified_encrypted_by_other(nodes):
         bob.close()
         if not a.alive():
             a.restart()
+
+
+# ---- (d) a dialog anonymized by P-CSCF A, continued through P-CSCF B ------
+
+def test_dialog_anonymized_by_a_stays_anonymous_through_b(nodes):
+    """bob calls alice through P-CSCF A with Privacy: id;user on the INVITE
+    only. His BYE goes to P-CSCF B (as a UE would after DNS picked the
+    other node): B knows the dialog's topos state (shared table), takes A's
+    Record-Route as its own (alias) and reads the dialog's privacy rule
+    from it (the same rr_secret): alice gets the BYE from B, anonymous."""
+    from test_sip_privacy import ANON, Call, is_rsp, respond, wait_for
+
+    uas = []
+    try:
+        for user in ("alice", "bob"):
+            ua = ua_to(user, c.PCSCF_A)
+            uas.append(ua)
+            r = ua.register(h.USERS[user])
+            assert r is not None and r.status == 200, r and r.first
+        alice, bob = uas
+        call = Call(bob, alice)
+        inv = call.invite()
+        assert inv is not None, "INVITE not delivered through A"
+        assert inv.first_value("From") == f"{ANON};tag={call.btag}"
+        acontact = ("Contact", f"<sip:alice@{alice.ip}:{alice.port}>")
+        respond(alice, inv, 200, "OK", call.atag, [acontact], rr=True)
+        ok = wait_for(bob, is_rsp(200, "INVITE", call.call_id))
+        assert ok is not None, "200 not relayed to bob"
+        assert call.in_dialog("ACK", ok) is not None
+
+        mark = nodes.log_mark()
+        bob.proxy = (c.PCSCF_B, SIP_PORT)
+        bye = call.in_dialog("BYE", ok)
+        assert bye is not None, "BYE through B not delivered"
+        assert re.match(rf"SIP/2\.0/UDP {re.escape(c.PCSCF_B)}[:;]", bye.first_value("Via"))
+        raw = bye.raw.decode("utf-8", "replace")
+        assert "bob" not in raw.lower(), raw
+        assert bob.ip not in raw, raw
+        assert bye.first_value("From") == f"{ANON};tag={call.btag}"
+        assert bye.get("P-Asserted-Identity") == []
+        respond(alice, bye, 200, "OK")
+        assert wait_for(bob, is_rsp(200, "BYE", call.call_id)) is not None
+        assert nodes.errors_since(mark) == []
+    finally:
+        for ua in uas:
+            ua.close()
