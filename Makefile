@@ -9,6 +9,7 @@
 #   make sanitize   end-to-end suite, modules built with ASan and UBSan
 #   make memcheck   end-to-end suite under Kamailio's debug allocator (qm)
 #   make check-cfg  kamailio -c for both roles
+#   make test-cluster  the cluster suite alone (2 PS + 2 P-CSCF, PostgreSQL)
 #   make format / check-format
 #
 # Everything generated lives in build/ (and run/ for `make run`).
@@ -29,7 +30,7 @@ endif
 MODSO   := $(foreach m,$(MODULES),$(MODOUT)/modules/$(m).so)
 SOURCES := $(shell git ls-files --cached --others --exclude-standard 'modules/*.c' 'modules/*.h' 'lib/*.c' 'lib/*.h' 'test/*.c' 'test/*.h' 'fuzz/*.c' 2>/dev/null)
 
-.PHONY: all deps ksrc modules run test unit e2e bench fuzz check-cfg format \
+.PHONY: all deps ksrc modules run test test-cluster unit e2e bench fuzz check-cfg format \
 	check-format clean distclean sanitize memcheck
 
 all: modules
@@ -69,6 +70,10 @@ check-cfg: modules
 
 test: modules
 	@test/run.sh
+
+# issue 7: two nodes of each role on one PostgreSQL (scripts/pg.sh)
+test-cluster: modules
+	@/usr/bin/python3 -m pytest -p no:cacheprovider -q -rfEs test/cluster
 
 bench: modules
 	@bench/run.sh
