@@ -43,7 +43,18 @@ dir=${2:?usage: pg.sh $action DIR}
 [ -n "$bin" ] || { echo "pg.sh: PostgreSQL is not installed" >&2; exit 1; }
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
-data="$dir/data"
+# PostgreSQL runs as postgres: its data, socket and log folder must be
+# reachable by that user. When DIR is not (a checkout under /root, mode
+# 700), they go to a folder of their own under /tmp, named in DIR/pgroot.
+pgroot=$dir
+if [ -f "$dir/pgroot" ]; then
+	read -r pgroot <"$dir/pgroot"
+elif [ "$(id -u)" = 0 ] && ! runuser -u postgres -- test -x "$dir"; then
+	pgroot=$(mktemp -d /tmp/presence-security-pg.XXXXXX)
+	echo "$pgroot" >"$dir/pgroot"
+fi
+data="$pgroot/data"
+sock="$pgroot/sock"
 # the address of an existing cluster is the one it was made with
 if [ -f "$dir/addr" ]; then
 	read -r PG_IP PG_PORT <"$dir/addr"
@@ -64,8 +75,8 @@ start)
 		umask 077
 		openssl rand -hex 16 >"$dir/kamailio.pw"
 		echo "$PG_IP $PG_PORT" >"$dir/addr"
-		mkdir -p "$data" "$dir/sock"
-		[ "$(id -u)" = 0 ] && chown -R postgres: "$dir"
+		mkdir -p "$data" "$sock"
+		if [ "$(id -u)" = 0 ]; then chown -R postgres: "$dir" "$pgroot"; fi
 		aspg "$bin/initdb" -D "$data" -U postgres --auth-local=trust \
 			--auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 ||
 			{ cat "$dir/initdb.log" >&2; exit 1; }
@@ -73,7 +84,7 @@ start)
 # scripts/pg.sh: loopback only, own port and socket folder
 listen_addresses = '$PG_IP'
 port = $PG_PORT
-unix_socket_directories = '$dir/sock'
+unix_socket_directories = '$sock'
 max_connections = 200
 fsync = off
 synchronous_commit = off
@@ -86,11 +97,11 @@ host all kamailio 127.0.0.0/8 scram-sha-256
 HBA
 	fi
 	if ! aspg "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
-		aspg "$bin/pg_ctl" -D "$data" -l "$dir/postgres.log" -w -t 30 start >/dev/null ||
-			{ tail -n 20 "$dir/postgres.log" >&2; exit 1; }
+		aspg "$bin/pg_ctl" -D "$data" -l "$pgroot/postgres.log" -w -t 30 start >/dev/null ||
+			{ tail -n 20 "$pgroot/postgres.log" >&2; exit 1; }
 	fi
 	pw=$(cat "$dir/kamailio.pw")
-	aspg "$bin/psql" -h "$dir/sock" -p "$PG_PORT" -U postgres -d postgres -qAt -v ON_ERROR_STOP=1 <<SQL >/dev/null
+	aspg "$bin/psql" -h "$sock" -p "$PG_PORT" -U postgres -d postgres -qAt -v ON_ERROR_STOP=1 <<SQL >/dev/null
 DO \$\$ BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'kamailio') THEN
     CREATE ROLE kamailio LOGIN;
@@ -111,7 +122,7 @@ url)
 psql)
 	db=${3:?usage: pg.sh psql DIR DB [psql args]}
 	shift 3
-	aspg "$bin/psql" -h "$dir/sock" -p "$PG_PORT" -U postgres -d "$db" -v ON_ERROR_STOP=1 "$@"
+	aspg "$bin/psql" -h "$sock" -p "$PG_PORT" -U postgres -d "$db" -v ON_ERROR_STOP=1 "$@"
 	;;
 *)
 	echo "pg.sh: unknown action '$action'" >&2
