@@ -13,3 +13,5 @@ CREATE TABLE sp_winfo (
     CONSTRAINT sp_winfo_callid_idx UNIQUE (callid)
 );
 CREATE INDEX sp_winfo_expires_idx ON sp_winfo (expires);
+-- winfo_db_lookup (a cluster): a "waiting" watcher looked up by presentity
+CREATE INDEX sp_winfo_presentity_idx ON sp_winfo (presentity);

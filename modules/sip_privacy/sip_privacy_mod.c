@@ -137,6 +137,7 @@ static param_export_t params[] = {
 	{"winfo_hash_size", PARAM_INT, &sp_winfo_hash_size},
 	{"winfo_max_entries", PARAM_INT, &sp_winfo_max_entries},
 	{"winfo_linger", PARAM_INT, &sp_winfo_linger},
+	{"winfo_db_lookup", PARAM_INT, &sp_winfo_db_lookup},
 	{0, 0, 0}
 };
 

@@ -58,6 +58,9 @@ int sp_winfo_max_entries = 10000;
 /* seconds a record outlives its subscription: presence keeps a pending
  * watcher's row (shown as "waiting", by URI) up to 24 hours */
 int sp_winfo_linger = 86400;
+/* 1: a record missing in this node's memory is looked up in the table
+ * (several PS nodes on one database) */
+int sp_winfo_db_lookup = 0;
 
 stat_var *sp_winfo_st_anonymized;
 
@@ -165,10 +168,14 @@ int sp_winfo_mod_init(void)
 		LM_ERR("modparam winfo_table must not be empty\n");
 		return -1;
 	}
+	if(sp_winfo_db_lookup != 0 && sp_winfo_db_lookup != 1) {
+		LM_ERR("modparam winfo_db_lookup must be 0 or 1\n");
+		return -1;
+	}
 	if(sp_winfo_load_secret() < 0)
 		return -1;
 	if(sp_ws_init(&sp_winfo_db_url, &sp_winfo_table, size,
-			   (unsigned int)sp_winfo_max_entries)
+			   (unsigned int)sp_winfo_max_entries, sp_winfo_db_lookup)
 			< 0)
 		return -1;
 	if(register_timer(
@@ -179,9 +186,12 @@ int sp_winfo_mod_init(void)
 	}
 	_sp_winfo_enabled = 1;
 	LM_INFO("anonymous watchers: table '%.*s', up to %d records, kept %d s"
-			" after their subscription\n",
+			" after their subscription%s\n",
 			sp_winfo_table.len, sp_winfo_table.s, sp_winfo_max_entries,
-			sp_winfo_linger);
+			sp_winfo_linger,
+			sp_winfo_db_lookup ? "; a record missing in memory is looked up"
+								 " in the table (winfo_db_lookup)"
+							   : "");
 	return 0;
 }
 
@@ -293,15 +303,24 @@ int ki_sp_winfo_mark_watcher(sip_msg_t *msg, str *watcher)
 				ip_addr2a(&msg->rcv.src_ip), callid.len);
 		return SP_WINFO_RC_ERROR;
 	}
-	/* the same anonymity for every request of the dialog */
-	known = sp_ws_has_callid(callid.s, callid.len);
 	if(sp_privacy_read(msg, &p) < 0)
 		return SP_WINFO_RC_ERROR;
 	asked = (sp_priv_requested(&p) & (SP_PRIV_ID | SP_PRIV_USER)) != 0;
+	in_dialog = get_to(msg)->tag_value.len > 0;
+	/* the same anonymity for every request of the dialog, marked on this
+	 * node or (winfo_db_lookup) on another one */
+	known = (in_dialog && !asked) ? sp_ws_lookup_callid(callid.s, callid.len)
+								  : sp_ws_has_callid(callid.s, callid.len);
+	if(known < 0) {
+		LM_ERR("SUBSCRIBE from %s within a dialog: whether it is anonymous"
+			   " cannot be read (table '%.*s'): refused\n",
+				ip_addr2a(&msg->rcv.src_ip), sp_winfo_table.len,
+				sp_winfo_table.s);
+		return SP_WINFO_RC_ERROR;
+	}
 	if(!asked && !known)
 		return SP_WINFO_RC_NOT_ANONYMOUS;
 
-	in_dialog = get_to(msg)->tag_value.len > 0;
 	if(in_dialog) {
 		puri = &get_to(msg)->uri;
 	} else {
@@ -357,17 +376,23 @@ int w_sp_winfo_mark(sip_msg_t *msg, char *watcher, char *p2)
 
 /* The predicate of winfo.c: the entry of an anonymous subscription (its
  * Call-ID), or presence's "waiting" entry (id = base64 of the URI) of a
- * watcher who subscribed anonymously to that presentity. */
+ * watcher who subscribed anonymously to that presentity; -1 when the
+ * table could not be read (winfo_db_lookup): the body is withheld. */
 static int sp_winfo_is_anon(void *arg, const sp_winfo_watcher_t *w)
 {
-	if(w->id_len > 0 && w->id_len <= SP_WS_MAX_FIELD
-			&& sp_ws_has_callid(w->id, (int)w->id_len))
-		return 1;
+	int rc;
+
+	if(w->id_len > 0 && w->id_len <= SP_WS_MAX_FIELD) {
+		rc = sp_ws_lookup_callid(w->id, (int)w->id_len);
+		if(rc != 0)
+			return rc;
+	}
 	if(w->uri_len > SP_WS_MAX_FIELD || w->resource_len > SP_WS_MAX_FIELD)
 		return 0;
-	return sp_winfo_id_is_b64_of(w->id, w->id_len, w->uri, w->uri_len)
-		   && sp_ws_has_watcher(
-				   w->resource, (int)w->resource_len, w->uri, (int)w->uri_len);
+	if(!sp_winfo_id_is_b64_of(w->id, w->id_len, w->uri, w->uri_len))
+		return 0;
+	return sp_ws_lookup_watcher(
+			w->resource, (int)w->resource_len, w->uri, (int)w->uri_len);
 }
 
 /* 1 when the header field body's first token (up to ';') is `name`. */
@@ -536,8 +561,9 @@ int ki_sp_winfo_anonymize(sip_msg_t *msg)
 	blen = msg->content_length ? (int)get_content_length(msg) : 0;
 	if(blen <= 0)
 		return SP_WINFO_RC_UNCHANGED;
-	/* nobody to hide: the common case, no parsing */
-	if(sp_ws_count() == 0)
+	/* nobody to hide: the common case, no parsing (unless another node may
+	 * have marked one: winfo_db_lookup) */
+	if(sp_ws_count() == 0 && !sp_ws_db_lookup())
 		return SP_WINFO_RC_UNCHANGED;
 	b = get_body(msg);
 	if(!b || b + blen > msg->buf + msg->len)

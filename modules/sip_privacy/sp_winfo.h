@@ -41,6 +41,7 @@ extern str sp_winfo_table;
 extern int sp_winfo_hash_size;
 extern int sp_winfo_max_entries;
 extern int sp_winfo_linger;
+extern int sp_winfo_db_lookup;
 
 /* statistic winfo_anonymized: watcher entries anonymized */
 extern stat_var *sp_winfo_st_anonymized;

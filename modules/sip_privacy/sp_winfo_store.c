@@ -35,6 +35,7 @@ typedef struct sp_ws_shared
 static sp_ws_shared_t *_sp_ws = NULL;
 static unsigned int _sp_ws_size = 0;
 static unsigned int _sp_ws_max = 0;
+static int _sp_ws_db_lookup = 0; /* a miss in memory looks in the table */
 
 static db_func_t _sp_ws_dbf;
 static db1_con_t *_sp_ws_db = NULL;
@@ -112,16 +113,32 @@ static int sp_ws_mem_put(
 	return SP_WS_OK;
 }
 
+/* The callid, presentity and watcher of a row (cols order) into f, its
+ * expiry into exp: 0, or -1 when the row is malformed. */
+static int sp_ws_row(db_val_t *v, str f[3], time_t *exp)
+{
+	int k;
+
+	for(k = 0; k < 3; k++) {
+		f[k].s = (char *)kdb_val_text(&v[k], &f[k].len);
+		if(!f[k].s || f[k].len <= 0 || f[k].len > SP_WS_MAX_FIELD)
+			return -1;
+	}
+	if(VAL_NULL(&v[3]) || VAL_TYPE(&v[3]) != DB1_INT)
+		return -1;
+	*exp = (time_t)VAL_INT(&v[3]);
+	return 0;
+}
+
 /* The unexpired rows of the table into memory. */
 static int sp_ws_load(db1_con_t *con)
 {
 	db_key_t cols[4] = {&_sp_ws_col_callid, &_sp_ws_col_presentity,
 			&_sp_ws_col_watcher, &_sp_ws_col_expires};
 	db1_res_t *res = NULL;
-	db_val_t *v;
 	str f[3];
 	time_t now = time(NULL), exp;
-	int i, k, n = 0, bad = 0, full = 0, rc, ret = -1;
+	int i, n = 0, bad = 0, full = 0, rc, ret = -1;
 
 	if(_sp_ws_dbf.use_table(con, &_sp_ws_table) < 0
 			|| _sp_ws_dbf.query(con, 0, 0, 0, cols, 0, 4, 0, &res) < 0
@@ -131,17 +148,10 @@ static int sp_ws_load(db1_con_t *con)
 		return -1;
 	}
 	for(i = 0; i < RES_ROW_N(res); i++) {
-		v = ROW_VALUES(&RES_ROWS(res)[i]);
-		for(k = 0; k < 3; k++) {
-			f[k].s = (char *)kdb_val_text(&v[k], &f[k].len);
-			if(!f[k].s || f[k].len <= 0 || f[k].len > SP_WS_MAX_FIELD)
-				break;
-		}
-		if(k < 3 || VAL_NULL(&v[3]) || VAL_TYPE(&v[3]) != DB1_INT) {
+		if(sp_ws_row(ROW_VALUES(&RES_ROWS(res)[i]), f, &exp) < 0) {
 			bad++;
 			continue;
 		}
-		exp = (time_t)VAL_INT(&v[3]);
 		if(exp < now)
 			continue;
 		rc = sp_ws_mem_put(&f[0], &f[1], &f[2], exp);
@@ -168,8 +178,8 @@ out:
 	return ret;
 }
 
-int sp_ws_init(
-		str *db_url, str *table, unsigned int size, unsigned int max_entries)
+int sp_ws_init(str *db_url, str *table, unsigned int size,
+		unsigned int max_entries, int db_lookup)
 {
 	db1_con_t *con = NULL;
 	int ret = -1;
@@ -178,6 +188,7 @@ int sp_ws_init(
 	_sp_ws_table = *table;
 	_sp_ws_size = size;
 	_sp_ws_max = max_entries;
+	_sp_ws_db_lookup = db_lookup;
 	if(kdb_bind("winfo_db_url", &_sp_ws_db_url, &_sp_ws_dbf,
 			   DB_CAP_QUERY | DB_CAP_INSERT | DB_CAP_DELETE | DB_CAP_UPDATE,
 			   "query, insert, update and delete")
@@ -262,6 +273,64 @@ static int sp_ws_use(void)
 	return 0;
 }
 
+/* The unexpired rows whose column `col` is `val` (and, when wat is not
+ * NULL, whose watcher is wat, ASCII case-insensitive) into this node's
+ * memory: 1 when there is one, 0 when not, -1 when the table cannot be
+ * read or such a row is malformed (the caller cannot tell: it fails
+ * closed). */
+static int sp_ws_db_fetch(
+		str *col, const char *val, int vlen, const char *wat, int wlen)
+{
+	db_key_t cols[4] = {&_sp_ws_col_callid, &_sp_ws_col_presentity,
+			&_sp_ws_col_watcher, &_sp_ws_col_expires};
+	db_key_t keys[2] = {col, &_sp_ws_col_expires};
+	db_op_t ops[2] = {OP_EQ, OP_GEQ};
+	db_val_t vals[2];
+	db1_res_t *res = NULL;
+	str v, f[3];
+	time_t now = time(NULL), exp;
+	int i, rc, found = 0;
+
+	if(sp_ws_use() < 0)
+		return -1;
+	v.s = (char *)val;
+	v.len = vlen;
+	kdb_val_set_str(&vals[0], &v);
+	kdb_val_set_int(&vals[1], (int)now);
+	if(_sp_ws_dbf.query(_sp_ws_db, keys, ops, vals, cols, 2, 4, 0, &res) < 0
+			|| !res) {
+		LM_ERR("cannot read table '%.*s' (winfo_db_lookup): the watcher is"
+			   " taken as anonymous\n",
+				_sp_ws_table.len, _sp_ws_table.s);
+		return -1;
+	}
+	for(i = 0; i < RES_ROW_N(res) && found >= 0; i++) {
+		if(sp_ws_row(ROW_VALUES(&RES_ROWS(res)[i]), f, &exp) < 0) {
+			LM_ERR("malformed row in table '%.*s' (winfo_db_lookup): fix or"
+				   " delete it; the watcher is taken as anonymous\n",
+					_sp_ws_table.len, _sp_ws_table.s);
+			found = -1;
+			break;
+		}
+		if(exp < now
+				|| (wat
+						&& (f[2].len != wlen
+								|| strncasecmp(f[2].s, wat, wlen) != 0)))
+			continue;
+		lock_get(&_sp_ws->lock);
+		rc = sp_ws_mem_put(&f[0], &f[1], &f[2], exp);
+		lock_release(&_sp_ws->lock);
+		if(rc != SP_WS_OK)
+			LM_WARN("anonymous subscription of table '%.*s' not cached in"
+					" memory (winfo_max_entries reached or out of shared"
+					" memory): it is read from the table again\n",
+					_sp_ws_table.len, _sp_ws_table.s);
+		found = 1;
+	}
+	_sp_ws_dbf.free_result(_sp_ws_db, res);
+	return found;
+}
+
 /* The row of callid: its expiry set, inserted when `insert`. */
 static int sp_ws_db_write(
 		str *callid, str *presentity, str *watcher, time_t expires, int insert)
@@ -327,6 +396,32 @@ int sp_ws_has_callid(const char *callid, int len)
 	found = sp_ws_find(callid, len) != NULL;
 	lock_release(&_sp_ws->lock);
 	return found;
+}
+
+int sp_ws_lookup_callid(const char *callid, int len)
+{
+	if(sp_ws_has_callid(callid, len))
+		return 1;
+	if(!_sp_ws || !_sp_ws_db_lookup || len <= 0 || len > SP_WS_MAX_FIELD)
+		return 0;
+	return sp_ws_db_fetch(&_sp_ws_col_callid, callid, len, NULL, 0);
+}
+
+int sp_ws_lookup_watcher(
+		const char *presentity, int plen, const char *watcher, int wlen)
+{
+	if(sp_ws_has_watcher(presentity, plen, watcher, wlen))
+		return 1;
+	if(!_sp_ws || !_sp_ws_db_lookup || plen <= 0 || plen > SP_WS_MAX_FIELD
+			|| wlen <= 0 || wlen > SP_WS_MAX_FIELD)
+		return 0;
+	return sp_ws_db_fetch(
+			&_sp_ws_col_presentity, presentity, plen, watcher, wlen);
+}
+
+int sp_ws_db_lookup(void)
+{
+	return _sp_ws_db_lookup;
 }
 
 int sp_ws_has_watcher(

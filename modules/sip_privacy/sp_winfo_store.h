@@ -8,8 +8,10 @@
  *  - in a table through the DB API (write-through: the row is written
  *    before the record is used), loaded at start-up, so that a restart of
  *    the server keeps its watchers anonymous.
- * Several nodes sharing one table see each other's records only after a
- * restart: a cluster must run the PS of a presentity on one node.
+ * Several nodes sharing one table (a cluster): with db_lookup, a miss in
+ * memory is looked up in the table (sp_ws_lookup_*()), and a row found is
+ * cached in this node's memory; without it a node sees the records of the
+ * others only after a restart.
  */
 #ifndef _SIP_PRIVACY_SP_WINFO_STORE_H_
 #define _SIP_PRIVACY_SP_WINFO_STORE_H_
@@ -27,9 +29,10 @@
 
 /* mod_init: binds the DB module, checks the table's version, builds the
  * hash table (`size` slots, a power of two) and loads the table's
- * unexpired rows. -1 on any error (start-up stops). */
-int sp_ws_init(
-		str *db_url, str *table, unsigned int size, unsigned int max_entries);
+ * unexpired rows. db_lookup: 1 when a miss in memory is looked up in the
+ * table (sp_ws_lookup_*()). -1 on any error (start-up stops). */
+int sp_ws_init(str *db_url, str *table, unsigned int size,
+		unsigned int max_entries, int db_lookup);
 int sp_ws_child_init(void);
 void sp_ws_destroy(void);
 
@@ -46,6 +49,17 @@ int sp_ws_has_callid(const char *callid, int len);
  * `presentity`, 0 when not. */
 int sp_ws_has_watcher(
 		const char *presentity, int plen, const char *watcher, int wlen);
+
+/* As sp_ws_has_callid() and sp_ws_has_watcher(), and on a miss in memory,
+ * when db_lookup is on, the table's unexpired rows (one indexed query;
+ * a row found is cached in memory): 1 found, 0 not, -1 the table could not
+ * be read (the caller fails closed). */
+int sp_ws_lookup_callid(const char *callid, int len);
+int sp_ws_lookup_watcher(
+		const char *presentity, int plen, const char *watcher, int wlen);
+
+/* 1 when db_lookup is on. */
+int sp_ws_db_lookup(void);
 
 /* Records held (expired ones not yet purged included). */
 int sp_ws_count(void);
