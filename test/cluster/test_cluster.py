@@ -139,35 +139,41 @@ def test_replay_in_same_dialog_bounded_by_nonce_expire(nodes):
 
 # ---- (b) a policy written through Ut on A, obeyed by B --------------------
 
+def put_policy(nodes, doc=None):
+    """alice writes her pres-rules through PS A's Ut interface (None: the
+    demo policy); the HTTP status."""
+    from test_foundation import ut
+
+    url = f"https://{c.PS_A}:{h.XCAP_PORT}/xcap-root/pres-rules/users/sip:alice@{DOMAIN}/index"
+    if doc is None:
+        with open(os.path.join(h.TOP, "etc", "demo", "alice-pres-rules.xml"), "rb") as f:
+            doc = f.read()
+
+    class Sys:  # what ut() needs of a system
+        ca = os.path.join(nodes.run_dir, "certs", "ca.pem")
+
+    code, _ = ut("PUT", url, Sys, ("alice", h.USERS["alice"]), doc)
+    return code
+
+
 def test_policy_written_on_a_obeyed_by_b_next_subscribe(nodes):
     """alice drops bob's authentication through PS A's Ut interface: the
     very next SUBSCRIBE at PS B is not challenged (cache_ttl 0 in a
     cluster: every SUBSCRIBE checks the policy's etag); she puts it back:
     the next one at B is challenged again."""
-    from test_foundation import ut
     from test_watcher_auth import policy
-
-    url = f"https://{c.PS_A}:{h.XCAP_PORT}/xcap-root/pres-rules/users/sip:alice@{DOMAIN}/index"
-    with open(os.path.join(h.TOP, "etc", "demo", "alice-pres-rules.xml"), "rb") as f:
-        demo = f.read()
-    creds = ("alice", h.USERS["alice"])
-
-    class Sys:  # what ut() needs of a system
-        ca = os.path.join(nodes.run_dir, "certs", "ca.pem")
 
     bob = ua_to("bob", c.PS_B)
     try:
         challenged(bob)  # B has the demo policy compiled and cached
-        code, _ = ut("PUT", url, Sys, creds, policy(None).encode())
-        assert code in (200, 201)
+        assert put_policy(nodes, policy(None).encode()) in (200, 201)
         _, r = bob.subscribe("alice")
         assert r is not None and r.status in (200, 202), r and r.first
-        code, _ = ut("PUT", url, Sys, creds, demo)
-        assert code in (200, 201)
+        assert put_policy(nodes) in (200, 201)
         challenged(bob)
     finally:
         bob.close()
-        ut("PUT", url, Sys, creds, demo)
+        put_policy(nodes)
 
 
 # ---- (c) a subscription of A notified by B, still encrypted ---------------
@@ -260,3 +266,79 @@ def test_dialog_anonymized_by_a_stays_anonymous_through_b(nodes):
     finally:
         for ua in uas:
             ua.close()
+
+
+# ---- (e) a watcher anonymous on PS A stays anonymous in PS B's winfo ------
+
+def winfo_count(node):
+    """The anonymous subscriptions a PS node holds in memory (its RPC)."""
+    rc, out = node.rpc("sip_privacy.winfo")
+    assert rc == 0, out
+    return int(re.search(r"anonymous_subscriptions:\s*(\d+)", out).group(1))
+
+
+def row_expires(nodes, call_id):
+    return [int(r[0]) for r in nodes.sql(
+        "ps", f"SELECT expires FROM sp_winfo WHERE callid = '{call_id}'")]
+
+
+def test_watcher_anonymous_on_a_hidden_in_winfo_of_b(nodes):
+    """bob subscribes to alice's presence at PS A with Privacy: id
+    (recorded in A's memory and the shared sp_winfo table; PS B never sees
+    that SUBSCRIBE). alice subscribes to her winfo at B: the full document
+    B sends shows bob only as the anonymous URI (B reads his record from
+    the table, winfo_db_lookup, and caches it), with the id A gives him in
+    the full document of her winfo subscription at A (one winfo secret).
+    Nothing of bob (URI, name, Call-ID) in what either node sends her."""
+    from test_notify_smime import rules
+    from test_sip_privacy_winfo import (ANON, BOB_NAME, Dialog, anon_entries,
+                                        assert_hidden, entries, notifies,
+                                        winfo_body)
+
+    assert put_policy(nodes, rules(("bob", False)).encode()) in (200, 201)
+    b = nodes.node("ps-b")
+    bob = ua_to("bob", c.PS_A)
+    uas = [bob]
+    # bob's earlier subscriptions of this suite (not anonymous) are in
+    # alice's winfo by URI: this one shows neither his name nor Call-ID,
+    # and no entry of it names him
+    secrets = [BOB_NAME, bob.call_id]
+    mark = nodes.log_mark()
+    try:
+        Dialog(bob, "alice", "presence", headers=["Privacy: id"],
+               from_hdr=f'"{BOB_NAME}" <sip:bob@{DOMAIN}>')
+        before = winfo_count(b)
+        ids = {}
+        for ip in (c.PS_B, c.PS_A):
+            alice = ua_to("alice", ip)
+            uas.append(alice)
+            Dialog(alice, "alice", "presence.winfo")
+
+            def full(m):  # the full document that lists bob
+                doc = winfo_body(nodes, m)
+                return 'state="full"' in doc and anon_entries(doc)
+
+            n = notifies(alice, "presence.winfo", lambda g: any(full(m) for m in g))
+            for m in n:
+                assert_hidden(nodes, m, secrets)
+            m = [m for m in n if full(m)][0]
+            assert re.match(rf"SIP/2\.0/UDP {re.escape(ip)}[:;]", m.first_value("Via"))
+            doc = winfo_body(nodes, m)
+            (anon_id, status, uri), = anon_entries(doc)
+            assert (status, uri) == ("active", ANON)
+            # the entries that name bob are his other subscriptions, never
+            # this one
+            others = nodes.sql("ps", "SELECT callid FROM active_watchers WHERE presentity_uri"
+                                     f" = 'sip:alice@{DOMAIN}' AND event = 'presence' AND"
+                                     f" watcher_username = 'bob' AND callid <> '{bob.call_id}'")
+            named = [e for e in entries(doc) if "bob" in e[2].lower()]
+            assert sorted(e[0] for e in named) == sorted(r[0] for r in others), doc
+            ids[ip] = anon_id
+        assert ids[c.PS_A] == ids[c.PS_B]
+        # B cached the record it read
+        assert winfo_count(b) == before + 1
+        assert nodes.errors_since(mark) == []
+    finally:
+        for ua in uas:
+            ua.close()
+        put_policy(nodes)
