@@ -2,6 +2,7 @@
 # Build and run every unit test under ASan and UBSan.
 #   test/unit/<module>/test_*.c links the pure C files of modules/<module>:
 #   every .c there that includes no Kamailio header (the glue does).
+#   test/unit/lib/test_<name>.c links the shared pure file lib/<name>.c.
 # Prints cmocka's output and, last, "unit: N passed, N failed".
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -23,6 +24,7 @@ for t in "$top"/test/unit/*/test_*.c; do
 		# Kamailio glue shared in lib/ is not linked into tests
 		grep -q '^#include "\(core\|lib/srdb1\)/' "$top/lib/$l.c" || srcs="$srcs $top/lib/$l.c"
 	done
+	[ "$mod" = lib ] && srcs="$top/lib/${name#test_}.c"
 	bin="$out/$mod-$name"
 	if ! $CC $CFLAGS -I"$top/modules/$mod" -I"$top/lib" $pkg_cflags -o "$bin" "$t" $srcs $pkg_libs 2>"$bin.build.log"; then
 		cat "$bin.build.log"
