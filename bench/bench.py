@@ -1388,10 +1388,15 @@ def policy_sizes():
     return out
 
 
+# lib/sip_canon.c: the SIP identity canonicalization of policy.c and cert.c
+LIB_CANON = os.path.join(TOP, "lib", "sip_canon.c")
+
+
 def build_micro(name, d, module, srcs, pkgs):
     """bench/<name>.c built into the emptied folder d against the pure C
-    files srcs of modules/<module> (-O2 -g, as the module) and the
-    pkg-config packages pkgs; the binary's path."""
+    files srcs of modules/<module> (an absolute path: a shared file of lib/,
+    LIB_CANON) (-O2 -g, as the module) and the pkg-config packages pkgs;
+    the binary's path."""
     shutil.rmtree(d, ignore_errors=True)
     os.makedirs(d)
     binary = os.path.join(d, name)
@@ -1399,7 +1404,7 @@ def build_micro(name, d, module, srcs, pkgs):
     pkg = subprocess.run(["pkg-config", "--cflags", "--libs", pkgs],
                          capture_output=True, text=True, check=True).stdout.split()
     cmd = ([os.environ.get("CC", "gcc"), "-std=gnu11", "-O2", "-g", "-Wall",
-            "-I" + mod, "-o", binary, os.path.join(BENCH_DIR, f"{name}.c")]
+            "-I" + mod, "-I" + os.path.join(TOP, "lib"), "-o", binary, os.path.join(BENCH_DIR, f"{name}.c")]
            + [os.path.join(mod, x) for x in srcs] + pkg)
     p = subprocess.run(cmd, capture_output=True, text=True)
     if p.returncode != 0:
@@ -1413,7 +1418,8 @@ def policy_micro():
     -O2 instead of the sanitizers), run under callgrind on the documents of
     SIZE_RULES; per operation: Ir of its loop / iterations."""
     d = os.path.join(OUT_DIR, "policy_bench")
-    binary = build_micro("policy_bench", d, "watcher_auth", ["policy.c"], "libxml-2.0")
+    binary = build_micro("policy_bench", d, "watcher_auth", ["policy.c", LIB_CANON],
+                         "libxml-2.0")
     args, iters = [], {}
     for n in SIZE_RULES:
         path = os.path.join(d, f"rules{n}.xml")
@@ -1506,7 +1512,7 @@ SMIME_REPS = knob("SMIME_REPS", 3)           # runs per (mode, key); the median 
 SMIME_TARGET = 1.20                          # ns_protect encrypt / CMS_encrypt floor, Ir
 SMIME_KEYS = [("rsa2048", "RSA-2048"), ("rsa3072", "RSA-3072"), ("p256", "P-256")]
 SMIME_MODES = ["floor", "encrypt", "sign", "sign-encrypt"]
-SMIME_SRCS = ["protect.c", "cms.c", "envelope.c", "mime.c", "cert.c"]
+SMIME_SRCS = ["protect.c", "cms.c", "envelope.c", "mime.c", "cert.c", LIB_CANON]
 SMIME_DIR = os.path.join(OUT_DIR, "smime_bench")
 
 

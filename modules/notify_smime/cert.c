@@ -1,10 +1,10 @@
 /*
  * notify_smime: watcher certificate checks (see cert.h).
  *
- * The SIP URI canonicalization is a copy of the rules of watcher_auth's
- * wa_policy_uri_canon() (modules/watcher_auth/policy.c): the identity the
- * policy was evaluated on and a certificate's subjectAltName URIs must be
- * compared the way the policy compares identities. Keep them in step.
+ * The SIP URI canonicalization is lib/sip_canon.c, which watcher_auth's
+ * wa_policy_uri_canon() uses too: the identity the policy was evaluated on
+ * and a certificate's subjectAltName URIs are compared the way the policy
+ * compares identities.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -27,6 +27,7 @@
 #include <openssl/x509v3.h>
 
 #include "cert.h"
+#include "sip_canon.h"
 
 const char *ns_cert_strerror(int rc)
 {
@@ -65,241 +66,13 @@ const char *ns_cert_strerror(int rc)
 	return "unknown error";
 }
 
-/* ---------------------------------------------------------------- text */
-
-static int _ns_cert_is_ws(int c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-static int _ns_cert_lower(int c)
-{
-	return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
-}
-
-static int _ns_cert_is_alpha(int c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static int _ns_cert_is_digit(int c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static int _ns_cert_is_alnum(int c)
-{
-	return _ns_cert_is_alpha(c) || _ns_cert_is_digit(c);
-}
-
-static int _ns_cert_hex(int c)
-{
-	if(c >= '0' && c <= '9')
-		return c - '0';
-	c = _ns_cert_lower(c);
-	if(c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-static void _ns_cert_trim(const char **s, const char **e)
-{
-	while(*s < *e && _ns_cert_is_ws((unsigned char)**s))
-		(*s)++;
-	while(*e > *s && _ns_cert_is_ws((unsigned char)(*e)[-1]))
-		(*e)--;
-}
-
-/* exact, ASCII case-insensitive token compare: never a prefix match */
-static int _ns_cert_eq_ci(const char *a, size_t alen, const char *b)
-{
-	size_t i;
-
-	if(alen != strlen(b))
-		return 0;
-	for(i = 0; i < alen; i++)
-		if(_ns_cert_lower((unsigned char)a[i])
-				!= _ns_cert_lower((unsigned char)b[i]))
-			return 0;
-	return 1;
-}
-
 /* ------------------------------------------------------- identities */
 
-/* Host (RFC 3261 hostname / IPv4 / [IPv6]) starting at p: lowercased into
- * out, one trailing dot dropped; an empty label refused. Returns the end
- * of the host or NULL. */
-static const char *_ns_cert_host(
-		const char *p, const char *e, char *out, size_t size, size_t *olen)
-{
-	const char *h = p;
-	size_t n, i;
-
-	if(p < e && *p == '[') {
-		for(p++; p < e && *p != ']'; p++)
-			if(_ns_cert_hex((unsigned char)*p) < 0 && *p != ':' && *p != '.')
-				return NULL;
-		if(p == e || p - h < 3)
-			return NULL;
-		p++;
-	} else {
-		while(p < e
-				&& (_ns_cert_is_alnum((unsigned char)*p) || *p == '-'
-						|| *p == '.'))
-			p++;
-	}
-	n = (size_t)(p - h);
-	if(n > 1 && h[n - 1] == '.' && h[0] != '[')
-		n--;
-	if(n == 0 || h[0] == '.' || n >= size)
-		return NULL;
-	/* no empty label: "a..b", or a second trailing dot, which would
-	 * leave a name that a second pass changes again */
-	for(i = 0; h[0] != '[' && i < n; i++)
-		if(h[i] == '.' && (i + 1 == n || h[i + 1] == '.'))
-			return NULL;
-	for(*olen = 0; *olen < n; (*olen)++)
-		out[*olen] = (char)_ns_cert_lower((unsigned char)h[*olen]);
-	out[n] = '\0';
-	return p;
-}
-
-/* RFC 3261 user: unreserved / escaped / user-unreserved */
-static int _ns_cert_user_char(int c)
-{
-	return _ns_cert_is_alnum(c)
-		   || (c && strchr("-_.!~*'()&=+$,;?/", c) != NULL);
-}
-
-/*
- * See ns_cert_uri_canon(). `nameaddr` allows surrounding whitespace, a
- * display name and <...> (an identity); without it the bytes must be a
- * bare URI (a subjectAltName). *sip is set once the scheme is sip or sips,
- * even when the rest is malformed.
- */
-static int _ns_cert_canon(const char *uri, size_t len, int nameaddr, char *out,
-		size_t size, int *sip)
-{
-	const char *s, *e, *p, *at, *lt, *gt;
-	size_t n = 0, hlen;
-	int c;
-
-	*sip = 0;
-	if(uri == NULL || out == NULL || size < 8)
-		return -1;
-	s = uri;
-	e = uri + len;
-	if(nameaddr) {
-		_ns_cert_trim(&s, &e);
-		/* name-addr: skip a quoted display name, then take <...> */
-		p = s;
-		if(p < e && *p == '"') {
-			for(p++; p < e && *p != '"'; p++)
-				if(*p == '\\' && p + 1 < e)
-					p++;
-			if(p == e)
-				return -1;
-			p++;
-		}
-		lt = memchr(p, '<', (size_t)(e - p));
-		if(lt != NULL) {
-			gt = memchr(lt + 1, '>', (size_t)(e - lt - 1));
-			if(gt == NULL)
-				return -1;
-			s = lt + 1;
-			e = gt;
-			_ns_cert_trim(&s, &e);
-		} else if(p != s) {
-			return -1; /* display name without <uri> */
-		}
-	}
-
-	/* scheme */
-	p = s;
-	if(p == e || !_ns_cert_is_alpha((unsigned char)*p))
-		return -1;
-	while(p < e
-			&& (_ns_cert_is_alnum((unsigned char)*p) || *p == '+' || *p == '-'
-					|| *p == '.'))
-		p++;
-	if(p == e || *p != ':')
-		return -1;
-	if(!_ns_cert_eq_ci(s, (size_t)(p - s), "sip")
-			&& !_ns_cert_eq_ci(s, (size_t)(p - s), "sips"))
-		return -1;
-	*sip = 1;
-	p++;
-	memcpy(out, "sip:", 4);
-	n = 4;
-
-	/* userinfo ends at the first '@': neither URI parameters nor headers
-	 * may hold one, while the user part may hold ';' and '?' */
-	at = memchr(p, '@', (size_t)(e - p));
-	if(at != NULL) {
-		if(at == p)
-			return -1;
-		for(; p < at; p++) {
-			c = (unsigned char)*p;
-			if(c == '%') {
-				int hi, lo;
-				if(at - p < 3)
-					return -1;
-				hi = _ns_cert_hex((unsigned char)p[1]);
-				lo = _ns_cert_hex((unsigned char)p[2]);
-				if(hi < 0 || lo < 0)
-					return -1;
-				c = hi * 16 + lo;
-				p += 2;
-				/* decoded bytes that would make the form ambiguous */
-				if(c <= 0x20 || c == 0x7f || c == '@' || c == ':' || c == '<'
-						|| c == '>' || c == '"')
-					return -1;
-				/* any other byte that may not stand unescaped (e.g. '%',
-				 * non-ASCII) stays escaped, in upper case: the canonical
-				 * form is a URI again, and canonical once more unchanged */
-				if(!_ns_cert_user_char(c)) {
-					if(n + 3 >= size)
-						return -1;
-					out[n++] = '%';
-					out[n++] = "0123456789ABCDEF"[c >> 4];
-					out[n++] = "0123456789ABCDEF"[c & 15];
-					continue;
-				}
-			} else if(!_ns_cert_user_char(c)) {
-				return -1; /* includes ':' before a password */
-			}
-			if(n + 1 >= size)
-				return -1;
-			out[n++] = (char)c;
-		}
-		if(n + 1 >= size)
-			return -1;
-		out[n++] = '@';
-		p = at + 1;
-	}
-	p = _ns_cert_host(p, e, out + n, size - n, &hlen);
-	if(p == NULL)
-		return -1;
-	n += hlen;
-	/* port, then nothing but parameters or headers */
-	if(p < e && *p == ':') {
-		const char *d = ++p;
-		while(p < e && _ns_cert_is_digit((unsigned char)*p))
-			p++;
-		if(p == d || p - d > 5)
-			return -1;
-	}
-	if(p < e && *p != ';' && *p != '?')
-		return -1;
-	out[n] = '\0';
-	return (int)n;
-}
-
+/* the identity as the policy was evaluated on it (watcher_auth's
+ * wa_policy_uri_canon() with the same lib/sip_canon.c), sip and sips only */
 int ns_cert_uri_canon(const char *uri, size_t len, char *out, size_t size)
 {
-	int sip;
-
-	return _ns_cert_canon(uri, len, 1, out, size, &sip);
+	return sip_canon_uri(uri, len, SIP_CANON_NAMEADDR, out, size, NULL);
 }
 
 /* ------------------------------------------------------------ checks */
@@ -421,7 +194,8 @@ static int _ns_cert_san(X509 *cert, const char *id, size_t idlen)
 	const GENERAL_NAME *g;
 	const char *s;
 	char buf[NS_CERT_URI_MAX];
-	int crit = -1, i, n, l, sip, ret;
+	sip_canon_info_t ci;
+	int crit = -1, i, n, l, ret;
 
 	gens = X509_get_ext_d2i(cert, NID_subject_alt_name, &crit, NULL);
 	if(gens == NULL)
@@ -437,8 +211,8 @@ static int _ns_cert_san(X509 *cert, const char *id, size_t idlen)
 			continue;
 		/* embedded NULs and any other byte outside the URI grammar make
 		 * the canonical form fail: such a name never matches */
-		n = _ns_cert_canon(s, (size_t)l, 0, buf, sizeof(buf), &sip);
-		if(!sip)
+		n = sip_canon_uri(s, (size_t)l, 0, buf, sizeof(buf), &ci);
+		if(!ci.sip)
 			continue;
 		ret = NS_CERT_ERR_URI_MISMATCH;
 		if(n >= 0 && (size_t)n == idlen && memcmp(buf, id, idlen) == 0) {
@@ -456,12 +230,12 @@ int ns_cert_check_ex(X509 *cert, STACK_OF(X509) * untrusted, X509_STORE *cas,
 {
 	char id[NS_CERT_URI_MAX];
 	uint32_t flags;
-	int n, sip, is_ec = 0, verr = X509_V_OK, ret = NS_CERT_ERR_ARG;
+	int n, is_ec = 0, verr = X509_V_OK, ret = NS_CERT_ERR_ARG;
 
 	ERR_clear_error();
 	if(cert == NULL || cas == NULL || identity == NULL)
 		goto out;
-	n = _ns_cert_canon(identity, len, 1, id, sizeof(id), &sip);
+	n = ns_cert_uri_canon(identity, len, id, sizeof(id));
 	if(n < 0) {
 		ret = NS_CERT_ERR_IDENTITY;
 		goto out;

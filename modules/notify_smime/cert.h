@@ -86,8 +86,8 @@ int ns_cert_check_ex(X509 *cert, STACK_OF(X509) * untrusted, X509_STORE *cas,
 		int *verify_err_out);
 
 /*
- * Canonical form of a SIP identity, the same rules as watcher_auth's
- * wa_policy_uri_canon(): "sip:" user "@" host, sips written as sip, the
+ * Canonical form of a SIP identity, lib/sip_canon.c as watcher_auth's
+ * wa_policy_uri_canon() uses it: "sip:" user "@" host, sips written as sip, the
  * user percent-decoded (bytes that may not stand unescaped stay escaped,
  * hex in upper case) and case-sensitive, the host lowercased and a
  * trailing dot dropped (an empty label is malformed: "a..b", "a.."), port,

@@ -41,6 +41,7 @@
 #include <libxml/tree.h>
 
 #include "policy.h"
+#include "sip_canon.h"
 
 #define WA_POLICY_MAGIC 0x31504157u /* "WAP1" */
 
@@ -163,19 +164,9 @@ static int _wa_lower(int c)
 	return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
 }
 
-static int _wa_is_alpha(int c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
 static int _wa_is_digit(int c)
 {
 	return c >= '0' && c <= '9';
-}
-
-static int _wa_is_alnum(int c)
-{
-	return _wa_is_alpha(c) || _wa_is_digit(c);
 }
 
 static int _wa_hex(int c)
@@ -219,176 +210,19 @@ static void _wa_wipe(void *p, size_t len)
 
 /* ------------------------------------------------------ identities */
 
-/* Host (RFC 3261 hostname / IPv4 / [IPv6]) starting at p: lowercased into
- * out, one trailing dot dropped; an empty label refused. Returns the end
- * of the host or NULL. */
-static const char *_wa_host(
-		const char *p, const char *e, char *out, size_t size, size_t *olen)
-{
-	const char *h = p;
-	size_t n, i;
-
-	if(p < e && *p == '[') {
-		for(p++; p < e && *p != ']'; p++)
-			if(_wa_hex((unsigned char)*p) < 0 && *p != ':' && *p != '.')
-				return NULL;
-		if(p == e || p - h < 3)
-			return NULL;
-		p++;
-	} else {
-		while(p < e
-				&& (_wa_is_alnum((unsigned char)*p) || *p == '-' || *p == '.'))
-			p++;
-	}
-	n = (size_t)(p - h);
-	if(n > 1 && h[n - 1] == '.' && h[0] != '[')
-		n--;
-	if(n == 0 || h[0] == '.' || n >= size)
-		return NULL;
-	/* no empty label: "a..b", or a second trailing dot, which would
-	 * leave a name that a second pass changes again */
-	for(i = 0; h[0] != '[' && i < n; i++)
-		if(h[i] == '.' && (i + 1 == n || h[i + 1] == '.'))
-			return NULL;
-	for(*olen = 0; *olen < n; (*olen)++)
-		out[*olen] = (char)_wa_lower((unsigned char)h[*olen]);
-	out[n] = '\0';
-	return p;
-}
-
-/* RFC 3261 user: unreserved / escaped / user-unreserved */
-static int _wa_user_char(int c)
-{
-	return _wa_is_alnum(c) || (c && strchr("-_.!~*'()&=+$,;?/", c) != NULL);
-}
-
-/* see wa_policy_uri_canon(); *host gets the offset of the host in out, or
- * -1 for a scheme without one */
+/* see wa_policy_uri_canon() (lib/sip_canon.c, notify_smime compares a
+ * certificate's identity with the same code); *host gets the offset of the
+ * host in out, or -1 for a scheme without one */
 static int _wa_canon(
 		const char *uri, size_t len, char *out, size_t size, int *host)
 {
-	const char *s, *e, *p, *at, *lt, *gt;
-	size_t n = 0, hlen, i;
-	int c;
+	sip_canon_info_t ci;
+	int n;
 
-	*host = -1;
-	if(uri == NULL || out == NULL || size < 8)
-		return -1;
-	s = uri;
-	e = uri + len;
-	_wa_trim(&s, &e);
-	/* name-addr: skip a quoted display name, then take <...> */
-	p = s;
-	if(p < e && *p == '"') {
-		for(p++; p < e && *p != '"'; p++)
-			if(*p == '\\' && p + 1 < e)
-				p++;
-		if(p == e)
-			return -1;
-		p++;
-	}
-	lt = memchr(p, '<', (size_t)(e - p));
-	if(lt != NULL) {
-		gt = memchr(lt + 1, '>', (size_t)(e - lt - 1));
-		if(gt == NULL)
-			return -1;
-		s = lt + 1;
-		e = gt;
-		_wa_trim(&s, &e);
-	} else if(p != s) {
-		return -1; /* display name without <uri> */
-	}
-
-	/* scheme */
-	p = s;
-	if(p == e || !_wa_is_alpha((unsigned char)*p))
-		return -1;
-	while(p < e
-			&& (_wa_is_alnum((unsigned char)*p) || *p == '+' || *p == '-'
-					|| *p == '.'))
-		p++;
-	if(p == e || *p != ':')
-		return -1;
-	if(!_wa_eq_ci(s, (size_t)(p - s), "sip", 3)
-			&& !_wa_eq_ci(s, (size_t)(p - s), "sips", 4)) {
-		/* other schemes: lowercased scheme, the rest verbatim */
-		if(p + 1 == e || (size_t)(e - s) >= size)
-			return -1;
-		for(i = 0; s + i < e; i++) {
-			c = (unsigned char)s[i];
-			if(c <= 0x20 || c == 0x7f || c == '<' || c == '>' || c == '"')
-				return -1;
-			out[i] = (char)(s + i < p ? _wa_lower(c) : c);
-		}
-		out[i] = '\0';
-		return (int)i;
-	}
-	p++;
-	memcpy(out, "sip:", 4);
-	n = 4;
-
-	/* userinfo ends at the first '@': neither URI parameters nor headers
-	 * may hold one, while the user part may hold ';' and '?' */
-	at = memchr(p, '@', (size_t)(e - p));
-	if(at != NULL) {
-		if(at == p)
-			return -1;
-		for(; p < at; p++) {
-			c = (unsigned char)*p;
-			if(c == '%') {
-				int hi, lo;
-				if(at - p < 3)
-					return -1;
-				hi = _wa_hex((unsigned char)p[1]);
-				lo = _wa_hex((unsigned char)p[2]);
-				if(hi < 0 || lo < 0)
-					return -1;
-				c = hi * 16 + lo;
-				p += 2;
-				/* decoded bytes that would make the form ambiguous */
-				if(c <= 0x20 || c == 0x7f || c == '@' || c == ':' || c == '<'
-						|| c == '>' || c == '"')
-					return -1;
-				/* any other byte that may not stand unescaped (e.g. '%',
-				 * non-ASCII) stays escaped, in upper case: the canonical
-				 * form is a URI again, and canonical once more unchanged */
-				if(!_wa_user_char(c)) {
-					if(n + 3 >= size)
-						return -1;
-					out[n++] = '%';
-					out[n++] = "0123456789ABCDEF"[c >> 4];
-					out[n++] = "0123456789ABCDEF"[c & 15];
-					continue;
-				}
-			} else if(!_wa_user_char(c)) {
-				return -1; /* includes ':' before a password */
-			}
-			if(n + 1 >= size)
-				return -1;
-			out[n++] = (char)c;
-		}
-		if(n + 1 >= size)
-			return -1;
-		out[n++] = '@';
-		p = at + 1;
-	}
-	p = _wa_host(p, e, out + n, size - n, &hlen);
-	if(p == NULL)
-		return -1;
-	*host = (int)n;
-	n += hlen;
-	/* port, then nothing but parameters or headers */
-	if(p < e && *p == ':') {
-		const char *d = ++p;
-		while(p < e && _wa_is_digit((unsigned char)*p))
-			p++;
-		if(p == d || p - d > 5)
-			return -1;
-	}
-	if(p < e && *p != ';' && *p != '?')
-		return -1;
-	out[n] = '\0';
-	return (int)n;
+	n = sip_canon_uri(uri, len, SIP_CANON_NAMEADDR | SIP_CANON_OTHER_SCHEME,
+			out, size, &ci);
+	*host = ci.host;
+	return n;
 }
 
 int wa_policy_uri_canon(const char *uri, size_t len, char *out, size_t size)
@@ -405,7 +239,7 @@ static int _wa_domain(const char *s, size_t len, char *out, size_t size)
 	size_t n;
 
 	_wa_trim(&s, &e);
-	p = _wa_host(s, e, out, size, &n);
+	p = sip_canon_host(s, e, out, size, &n);
 	if(p == NULL || p != e)
 		return -1;
 	return (int)n;

@@ -164,7 +164,8 @@ int wa_policy_cred_get(
 		const wa_policy_t *p, uint32_t idx, wa_policy_cred_t *cred);
 
 /*
- * Canonical identity used for every identity comparison:
+ * Canonical identity used for every identity comparison (lib/sip_canon.c,
+ * with which notify_smime compares a certificate's subjectAltName):
  *  - display name and <...> dropped, surrounding whitespace trimmed;
  *  - sip and sips: "sip:" user "@" host, where the scheme is written "sip"
  *    (a sips identity is the same identity), the user part is

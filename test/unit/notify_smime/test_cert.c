@@ -549,6 +549,8 @@ static void test_check_malformed(void **state)
 	X509_free(x);
 }
 
+/* The canonicalization is lib/sip_canon.c (test/unit/lib/test_sip_canon.c);
+ * here what notify_smime asks of it: a name-addr, sip and sips only. */
 static void test_uri_canon(void **state)
 {
 	/* clang-format off */
@@ -556,53 +558,12 @@ static void test_uri_canon(void **state)
 		const char *in;
 		const char *out; /* NULL: refused */
 	} rows[] = {
-		{"sip:bob@example.com", "sip:bob@example.com"},
-		{"sips:bob@example.com", "sip:bob@example.com"},
-		{"SIPS:bob@Example.COM", "sip:bob@example.com"},
-		{"sip:Bob@example.com", "sip:Bob@example.com"},
-		{"sip:%42ob@example.com", "sip:Bob@example.com"},
-		{"sip:bob@example.com.", "sip:bob@example.com"},
-		{"sip:bob@example.com:5061", "sip:bob@example.com"},
-		{"sip:bob@example.com;transport=tls?subject=x", "sip:bob@example.com"},
-		{"  <sip:bob@example.com>  ", "sip:bob@example.com"},
-		{"\"Bob <x>\" <sip:bob@example.com>", "sip:bob@example.com"},
-		{"sip:+1555;phone-context=x@example.com",
-			"sip:+1555;phone-context=x@example.com"},
-		{"sip:example.com", "sip:example.com"},
-		{"sip:bob@[2001:DB8::1]", "sip:bob@[2001:db8::1]"},
-		{"sip:bob@192.0.2.1:5060", "sip:bob@192.0.2.1"},
-		/* a decoded byte that may not stand unescaped stays escaped: once
-		 * "a%41", which a second pass read as "aA" (notify_smime_cert_fuzz) */
-		{"sip:a%2541@example.com", "sip:a%2541@example.com"},
-		{"sip:b%e9b@example.com", "sip:b%E9b@example.com"},
-		{"sip:a%2fb@example.com", "sip:a/b@example.com"},
-		/* refused */
-		{"", NULL},
-		{"sip:", NULL},
-		{"sip:bob@", NULL},
-		{"sip:@example.com", NULL},
-		{"sip:bob:pw@example.com", NULL},
-		{"sip:b%4@example.com", NULL},
-		{"sip:b%zz@example.com", NULL},
-		{"sip:b%20b@example.com", NULL},
-		{"sip:b%3Ab@example.com", NULL},
-		{"sip:bob@example.com:", NULL},
-		{"sip:bob@example.com:123456", NULL},
-		{"sip:bob@example.com x", NULL},
-		{"sip:bob@.example.com", NULL},
-		/* an empty label; "example.com.." was "example.com." once, which
-		 * a second pass changed again (found by notify_smime_cert_fuzz) */
+		{"SIPS:bob@Example.COM:5061;transport=tls", "sip:bob@example.com"},
+		{"\"Bob <x>\" <sip:b%6fb@example.com.>  ", "sip:bob@example.com"},
 		{"sip:bob@example.com..", NULL},
-		{"sip:bob@example..com", NULL},
-		{"sip:example.com..", NULL},
-		{"sip:bob@[]", NULL},
-		{"sip:bob@[zz]", NULL},
 		{"tel:+15551234", NULL},
+		{"<tel:+15551234>", NULL},
 		{"sipx:bob@example.com", NULL},
-		{"Bob sip:bob@example.com", NULL},
-		{"<sip:bob@example.com", NULL},
-		{"\"Bob <sip:bob@example.com>", NULL},
-		{"sip bob@example.com", NULL},
 	};
 	/* clang-format on */
 	char buf[NS_CERT_URI_MAX];
@@ -610,28 +571,15 @@ static void test_uri_canon(void **state)
 	int n;
 
 	for(i = 0; i < NROWS(rows); i++) {
-		size_t len = strlen(rows[i].in);
-		/* exactly sized copy: ASan sees any read past the end */
-		char *in = malloc(len ? len : 1);
-		assert_non_null(in);
-		memcpy(in, rows[i].in, len);
-		n = ns_cert_uri_canon(in, len, buf, sizeof(buf));
-		free(in);
-		if(rows[i].out == NULL) {
-			if(n != -1)
-				fail_msg("row %zu: \"%s\" -> \"%s\", want refusal", i,
-						rows[i].in, buf);
-			continue;
-		}
-		if(n < 0 || strcmp(buf, rows[i].out) != 0
-				|| (size_t)n != strlen(rows[i].out))
-			fail_msg("row %zu: \"%s\" -> %d \"%s\", want \"%s\"", i, rows[i].in,
-					n, n < 0 ? "" : buf, rows[i].out);
+		n = ns_cert_uri_canon(rows[i].in, strlen(rows[i].in), buf, sizeof(buf));
+		if(rows[i].out == NULL ? n != -1
+							   : (n < 0 || strcmp(buf, rows[i].out) != 0))
+			fail_msg("row %zu: \"%s\" -> %d, want \"%s\"", i, rows[i].in, n,
+					rows[i].out ? rows[i].out : "(refused)");
 	}
 	/* output bounds */
 	assert_int_equal(ns_cert_uri_canon(BOB, strlen(BOB), buf, 20), 19);
 	assert_int_equal(ns_cert_uri_canon(BOB, strlen(BOB), buf, 19), -1);
-	assert_int_equal(ns_cert_uri_canon(BOB, strlen(BOB), NULL, 64), -1);
 	assert_int_equal(ns_cert_uri_canon(NULL, 0, buf, sizeof(buf)), -1);
 }
 

@@ -229,45 +229,23 @@ static void test_identity_except(void **state)
 	RUN_ROWS(doc_or, rows_or);
 }
 
-struct canon_row
-{
-	const char *in;
-	const char *out; /* NULL: malformed */
-};
-
+/* The canonicalization is lib/sip_canon.c (test/unit/lib/test_sip_canon.c);
+ * here what watcher_auth asks of it: a name-addr, any scheme. */
 static void test_uri_canon(void **state)
 {
-	static const struct canon_row rows[] = {
-			{"sip:bob@example.com", "sip:bob@example.com"},
+	static const struct
+	{
+		const char *in;
+		const char *out; /* NULL: malformed */
+	} rows[] = {
 			{"SIPS:Bob@Example.COM:5061;transport=tls?x=y",
 					"sip:Bob@example.com"},
 			{"\"B\\\"o<b>\" <sip:b%6fb@example.com.>", "sip:bob@example.com"},
-			{"sip:alice;day=tue@example.com", "sip:alice;day=tue@example.com"},
-			{"sip:[2001:DB8::1]:5060", "sip:[2001:db8::1]"},
-			{"sip:192.0.2.1", "sip:192.0.2.1"},
-			/* a decoded byte that may not stand unescaped stays escaped:
-			 * once "a%41", which a second pass read as "aA" */
-			{"sip:a%2541@example.com", "sip:a%2541@example.com"},
-			{"sip:b%e9b@example.com", "sip:b%E9b@example.com"},
 			{"TEL:+1-555-1234;phone-context=x",
 					"tel:+1-555-1234;phone-context=x"},
-			{"sip:bob@", NULL},
-			{"sip:@example.com", NULL},
-			{"sip:bob@.", NULL},
-			/* an empty label: not canonical after one pass */
-			{"sip:bob@example.com..", NULL},
+			{" <Tel:+15551234> ", "tel:+15551234"},
 			{"sip:bob@example..com", NULL},
-			{"sip:[2001:db8::1]", "sip:[2001:db8::1]"},
-			{"sip:bob@[]", NULL},
-			{"sip:bob@exa_mple.com", NULL},
-			{"sip:b%00b@example.com", NULL},
-			{"sip:b%20b@example.com", NULL},
-			{"sip:b b@example.com", NULL},
-			{"tel:", NULL},
 			{"tel:+1 555", NULL},
-			{"1sip:bob@example.com", NULL},
-			{":bob@example.com", NULL},
-			{"", NULL},
 	};
 	char out[WA_POLICY_URI_MAX + 1], small[12];
 	size_t i;
@@ -277,10 +255,9 @@ static void test_uri_canon(void **state)
 		n = wa_policy_uri_canon(
 				rows[i].in, strlen(rows[i].in), out, sizeof(out));
 		if(rows[i].out == NULL ? n != -1
-							   : (n < 0 || strcmp(out, rows[i].out) != 0
-									   || (size_t)n != strlen(rows[i].out)))
-			fail_msg("row %zu: canon('%s') = %d '%s', want '%s'", i, rows[i].in,
-					n, n >= 0 ? out : "", rows[i].out ? rows[i].out : "(bad)");
+							   : (n < 0 || strcmp(out, rows[i].out) != 0))
+			fail_msg("row %zu: canon('%s') = %d, want '%s'", i, rows[i].in, n,
+					rows[i].out ? rows[i].out : "(bad)");
 	}
 	/* does not fit: refused, never truncated */
 	assert_int_equal(wa_policy_uri_canon(
