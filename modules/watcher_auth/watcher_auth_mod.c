@@ -867,7 +867,8 @@ static int wa_rechallenge(sip_msg_t *msg, str *realm, int stale, unsigned algs)
 /* Checks the Authorization header that pre_auth found against every usable
  * credential: 0 when one verifies. */
 static int wa_verify(sip_msg_t *msg, struct hdr_field *h, str *username,
-		str *realm, wa_eval_t *ev, const char **why, int *mismatch)
+		str *realm, wa_eval_t *ev, int check_uri, const char **why,
+		int *mismatch)
 {
 	wa_digest_cred_t cred;
 	wa_digest_secret_t sec;
@@ -888,7 +889,7 @@ static int wa_verify(sip_msg_t *msg, struct hdr_field *h, str *username,
 		*why = "MD5 answer while MD5 is not offered (modparam offer_md5)";
 		return -1;
 	}
-	if(_wa_check_uri
+	if(check_uri
 			&& !wa_digest_str_equal(&cred.uri, msg->first_line.u.request.uri.s,
 					msg->first_line.u.request.uri.len)) {
 		*why = "digest uri is not the Request-URI (modparam check_uri)";
@@ -965,7 +966,8 @@ static int ki_watcher_auth_check_flags(sip_msg_t *msg, str *flags)
 	struct hdr_field *h = NULL;
 	auth_result_t ar;
 	wa_eval_t ev;
-	int trust_pai = 0, ue_tls = 0, from_pai = 0, status, err = 0;
+	int trust_pai = 0, ue_tls = 0, topo_hop = 0, from_pai = 0, status, err = 0;
+	int check_uri = _wa_check_uri;
 	const char *why = "";
 	int i, n, ret = WA_RC_ERROR, mismatch = 0;
 	unsigned algs, nfail;
@@ -977,6 +979,9 @@ static int ki_watcher_auth_check_flags(sip_msg_t *msg, str *flags)
 				break;
 			case 't':
 				ue_tls = 1;
+				break;
+			case 'h':
+				topo_hop = 1;
 				break;
 			default:
 				LM_ERR("unknown flag '%c' in watcher_auth_check()\n",
@@ -991,6 +996,11 @@ static int ki_watcher_auth_check_flags(sip_msg_t *msg, str *flags)
 	}
 	memset(&ev, 0, sizeof(ev));
 	wa_set_last(msg, 0, NULL);
+	/* within a dialog, a topology-hiding previous hop (topos) has replaced
+	 * the Request-URI the watcher signed (its own masked Contact) with
+	 * ours: the digest uri cannot be the Request-URI there */
+	if(topo_hop && parse_to_header(msg) == 0 && get_to(msg)->tag_value.len > 0)
+		check_uri = 0;
 
 	if(parse_headers(msg, HDR_EOH_F, 0) < 0 || parse_to_header(msg) < 0
 			|| wa_presentity(
@@ -1139,7 +1149,8 @@ static int ki_watcher_auth_check_flags(sip_msg_t *msg, str *flags)
 			goto out;
 	}
 
-	if(wa_verify(msg, h, &username, &realm, &ev, &why, &mismatch) != 0) {
+	if(wa_verify(msg, h, &username, &realm, &ev, check_uri, &why, &mismatch)
+			!= 0) {
 		update_stat(_wa_st_failures, 1);
 		nfail = (mismatch && _wa_auth_retries > 0) ? wa_fail_count(msg)
 												   : UINT_MAX;

@@ -42,15 +42,23 @@ class Dialog:
         assert self.final is not None and self.final.status in (200, 202), \
             self.final and self.final.first
 
-    def refresh(self, expires=600, headers=()):
-        target = re.search(r"<([^>]+)>", self.final.first_value("Contact")).group(1)
+    @property
+    def target(self):
+        """The remote target: the Contact of the 2xx."""
+        return re.search(r"<([^>]+)>", self.final.first_value("Contact")).group(1)
+
+    def send(self, expires=600, headers=()):
+        """A SUBSCRIBE within the dialog; its final response."""
         rr = []
         for v in self.final.get("Record-Route"):
             rr += [x.strip() for x in v.split(",")]
-        r = send(self.ua, "SUBSCRIBE", target, self.final.first_value("To"),
-                 [f"Event: {self.event}", f"Expires: {expires}", *headers],
-                 call_id=self.ua.call_id, routes=list(reversed(rr)),
-                 from_hdr=self.from_hdr)
+        return send(self.ua, "SUBSCRIBE", self.target, self.final.first_value("To"),
+                    [f"Event: {self.event}", f"Expires: {expires}", *headers],
+                    call_id=self.ua.call_id, routes=list(reversed(rr)),
+                    from_hdr=self.from_hdr)
+
+    def refresh(self, expires=600, headers=()):
+        r = self.send(expires, headers)
         assert r is not None and r.status in (200, 202), r and r.first
         return r
 

@@ -359,3 +359,40 @@ def test_write_bypassing_ut_seen_within_cache_ttl(system, published):
         assert ua.subscribe("alice")[1].status == 401
     finally:
         ua.close()
+
+
+def test_refresh_and_unsubscribe_through_pcscf_authenticated(system, published):
+    """A subscription authenticated with digest is refreshed and ended within
+    its dialog through the P-CSCF. topos gives bob the P-CSCF's masked
+    Contact as the remote target, which is the Request-URI he signs; the PS
+    gets its own Contact there instead (flag h of watcher_auth_check(): the
+    digest uri is not compared within a dialog). Each in-dialog SUBSCRIBE is
+    challenged and accepted; the un-SUBSCRIBE ends the subscription."""
+    from test_sip_privacy_winfo import Dialog
+    system.set_pres_rules("alice", policy({"method": "digest", "ha1": BOB_HA1}))
+    ua = bob_ua(system)
+    try:
+        _, r401 = ua.subscribe("alice", expires=60)
+        assert r401 is not None and r401.status == 401, r401 and r401.first
+        auth = sipua.authorization(sipua.challenges(r401)[0], f"bob@{DOMAIN}", "SUBSCRIBE",
+                                   f"sip:alice@{DOMAIN}", ha1=BOB_HA1)
+        d = Dialog(ua, "alice", "presence", headers=[f"Authorization: {auth}"], expires=60)
+        assert PS_IP not in d.target, d.target   # topos: the P-CSCF's own
+        for expires in (60, 0):
+            r = d.send(expires)
+            assert r is not None and r.status == 401, r and r.first
+            auth = sipua.authorization(sipua.challenges(r)[0], f"bob@{DOMAIN}", "SUBSCRIBE",
+                                       d.target, ha1=BOB_HA1)
+            r = d.send(expires, [f"Authorization: {auth}"])
+            assert r is not None and r.status in (200, 202), r and r.first
+        # the un-SUBSCRIBE ended it: a NOTIFY saying so
+        deadline = time.monotonic() + 5
+        while not any("terminated" in (m.first_value("Subscription-State") or "")
+                      for m in ua.notifies):
+            assert time.monotonic() < deadline, "no terminating NOTIFY"
+            m = ua.recv(0.5)
+            if m is not None and m.method == "NOTIFY":
+                ua.answer(m)
+                ua.notifies.append(m)
+    finally:
+        ua.close()
