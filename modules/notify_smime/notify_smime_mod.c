@@ -701,7 +701,8 @@ static int mod_init(void)
 	if(tcp_get_clone_rcvbuf() == 0)
 		LM_WARN("core parameter tcp_clone_rcvbuf is 0: notify_smime_decrypt()"
 				" cannot hand a decrypted body to presence (set it to 1)\n");
-	if(register_timer(ns_purge_timer, 0, S_TO_TICKS(_ns_purge_interval)) < 0) {
+	/* register_timer() takes seconds (it converts to ticks itself) */
+	if(register_timer(ns_purge_timer, 0, _ns_purge_interval) < 0) {
 		LM_ERR("cannot register the purge timer\n");
 		return -1;
 	}

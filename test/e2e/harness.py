@@ -30,6 +30,7 @@ TRUSTED_PEER_IP = UA_IP["peer"]  # trusted by the PS like the P-CSCF
 NONCE_EXPIRE = 5  # seconds; short so that a stale nonce can be waited out
 AUTH_RETRIES = 1  # a wrong digest answer is challenged once more, then 403
 POLICY_CACHE_TTL = 2  # writes that bypass the Ut interface: seen within
+SMIME_PURGE_INTERVAL = 1  # s: notify_smime removes expired bindings that often
 SP_RR_SECRET = "e2e-dialog-rule-key"  # sip_privacy rr_secret of the P-CSCF
 
 
@@ -157,6 +158,7 @@ class System:
                                       f"NONCE_EXPIRE={NONCE_EXPIRE} "
                                       f"AUTH_RETRIES={AUTH_RETRIES} "
                                       f"POLICY_CACHE_TTL={POLICY_CACHE_TTL} "
+                                      f"SMIME_PURGE_INTERVAL={SMIME_PURGE_INTERVAL} "
                                       f'SP_RR_SECRET="{SP_RR_SECRET}"')
         self.pcscf = Role("pcscf", run_dir, self.env)
         self.ps = Role("ps", run_dir, self.env)
