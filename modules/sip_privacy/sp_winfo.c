@@ -178,9 +178,8 @@ int sp_winfo_mod_init(void)
 			   (unsigned int)sp_winfo_max_entries, sp_winfo_db_lookup)
 			< 0)
 		return -1;
-	if(register_timer(
-			   sp_winfo_purge_timer, 0, S_TO_TICKS(SP_WINFO_PURGE_INTERVAL))
-			< 0) {
+	/* register_timer() takes seconds (it converts to ticks itself) */
+	if(register_timer(sp_winfo_purge_timer, 0, SP_WINFO_PURGE_INTERVAL) < 0) {
 		LM_ERR("cannot register the winfo purge timer\n");
 		return -1;
 	}

@@ -1,9 +1,13 @@
 """Issue 6 (found by make soak): the modules' purge timers run at the
 interval they are given. Kamailio's register_timer() takes seconds and
-converts them to ticks itself; notify_smime gave it S_TO_TICKS(seconds),
-so its timer ran 16 times less often than configured (notify_smime's default purge_interval of 60 s: every 16
+converts them to ticks itself; notify_smime and sip_privacy gave it
+S_TO_TICKS(seconds), so their timers ran 16 times less often than
+configured (notify_smime's default purge_interval of 60 s: every 16
 minutes), and the binding of a subscription that ended without a NOTIFY
 outlived it by that much."""
+import glob
+import os
+import re
 import time
 import uuid
 
@@ -63,3 +67,15 @@ def test_expired_binding_removed_within_purge_interval(system):
             db.execute("DELETE FROM smime_binding WHERE from_tag = 'purge-test'")
         db.close()
 
+
+def test_no_module_gives_register_timer_ticks():
+    """The same mistake anywhere (sip_privacy's winfo purge, 60 s, ran
+    every 16 minutes): register_timer() wants seconds."""
+    bad = []
+    for path in glob.glob(os.path.join(h.TOP, "modules", "*", "*.c")):
+        with open(path) as f:
+            text = f.read()
+        for m in re.finditer(r"register_timer\s*\(([^;]*?)\)\s*[<;]", text, re.S):
+            if "S_TO_TICKS" in m.group(1) or "MS_TO_TICKS" in m.group(1):
+                bad.append(f"{os.path.relpath(path, h.TOP)}: {' '.join(m.group(0).split())}")
+    assert not bad, bad
