@@ -37,7 +37,9 @@ BENCH_COLD_SIZE_CALLS (comma lists, one value per size), BENCH_SKIP_SMIME=1,
 BENCH_SMIME_ITERS, BENCH_SMIME_REPS, BENCH_SKIP_NOTIFY=1, BENCH_NOTIFY_WATCHERS,
 BENCH_NOTIFY_PUBLISHES, BENCH_NOTIFY_RATE, BENCH_NOTIFY_ROUNDS,
 BENCH_SKIP_PRIVACY=1, BENCH_PRIVACY_ROUNDS, BENCH_PRIVACY_CG_CALLS,
-BENCH_PRIVACY_CG_RATE. `bench.py
+BENCH_PRIVACY_CG_RATE, BENCH_NET (the loopback /24, default 127.0.2), and
+those of bench/memsub.py and bench/policy_cost.py (`--only memsub`,
+`--only policycost`, BENCH_SKIP_MEMSUB=1, BENCH_SKIP_POLICYCOST=1). `bench.py
 --only smime` runs the notify_smime section (bench/smime_bench.c) alone,
 without Kamailio; `--only notify` its end-to-end section (PS CPU per NOTIFY,
 clear against encrypted) alone; `--only privacy` the sip_privacy section
@@ -69,6 +71,8 @@ RUN_DIR = os.environ.get("BENCH_RUN_DIR") or os.path.join(TOP, "build", "bench-r
 OUT_DIR = os.environ.get("BENCH_OUT_DIR") or os.path.join(TOP, "build", "bench")
 DOMAIN = "example.com"
 
+if not re.fullmatch(r"127\.\d{1,3}\.\d{1,3}", NET):
+    sys.exit(f"bench: BENCH_NET must be a loopback /24 like 127.0.2, not {NET!r}")
 PCSCF_IP, PS_IP = f"{NET}.10", f"{NET}.20"
 SIP_PORT, TLS_PORT, XCAP_PORT = 5060, 5061, 5443
 UA_IP = {"alice": f"{NET}.31", "bob": f"{NET}.32", "carol": f"{NET}.33",
@@ -2561,6 +2565,10 @@ def main():
         os.makedirs(NOTIFY_DIR, exist_ok=True)
         notify = notify_bench()     # notify_smime end to end
     privacy = None if SKIP_PRIVACY else privacy_bench()   # sip_privacy at the P-CSCF
+    import memsub       # memory per subscription: bench/memsub.py
+    import policy_cost  # cost of policy size: bench/policy_cost.py
+    mem = None if memsub.SKIP else memsub.measure()
+    cost = None if policy_cost.SKIP else policy_cost.measure()
     lines = []
     for arm, fixed, top in results:
         lines.append(fixed)
@@ -2578,6 +2586,10 @@ def main():
         text += notify_table(notify) + "\n\n"
     if privacy:
         text += privacy_table(privacy) + "\n\n"
+    if mem:
+        text += memsub.table(mem) + "\n\n"
+    if cost:
+        text += policy_cost.table(cost) + "\n\n"
     text += notes(results) + "\n" + auth_notes(results, sizes) + "\n"
     with open(os.path.join(OUT_DIR, "results.txt"), "w") as f:
         f.write(text)
@@ -2586,7 +2598,8 @@ def main():
                              "steps": tp and tp.steps, "callgrind": fx.ir}
                             for a, fx, tp in results],
                    "policy_size": sizes, "policy_bench": micro, "smime_bench": smime,
-                   "notify": notify, "privacy": privacy}, f, indent=1)
+                   "notify": notify, "privacy": privacy, "memsub": mem, "policycost": cost},
+                  f, indent=1)
     print()
     print(text, end="")
     say(f"done; table in {os.path.relpath(os.path.join(OUT_DIR, 'results.txt'), TOP)}")
@@ -2603,6 +2616,10 @@ def main():
     if privacy and not privacy_ok(privacy):
         print("bench: a sip_privacy segment or callgrind phase failed (see its log lines)", file=sys.stderr)
         rc = 1
+    if (mem and not memsub.ok(mem)) or (cost and not policy_cost.ok(cost)):
+        print("bench: the memory per subscription or policy cost section failed (see its lines)",
+              file=sys.stderr)
+        rc = 1
     for name, during in DIED:
         print(f"bench: {name} DIED during {during} (see build/bench/logs/)", file=sys.stderr)
         rc = 1
@@ -2616,32 +2633,21 @@ def on_signal(signum, frame):
 
 BEFORE_LOAD = " ".join(open("/proc/loadavg").read().split()[:3])
 
-if __name__ == "__main__":
+def run_guarded(fn, name="bench"):
+    """fn() with SIGTERM and SIGHUP turned into an exit, every role still
+    running stopped by its PID at the end whatever happened; the exit
+    status (fn's, 2 for a BenchError, 130 for Ctrl-C). bench/soak.py runs
+    under it too."""
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGHUP, on_signal)
-    if sys.argv[1:2] == ["--privacy-segment"] and len(sys.argv) == 6:
-        # one arm's segment of the sip_privacy section (see privacy_cpu)
-        try:
-            rc = privacy_segment_child(*sys.argv[2:])
-        except BenchError as e:
-            print(f"bench: FAILED: {e}", file=sys.stderr)
-            rc = 2
-        finally:
-            stop_all(15)
-        sys.exit(rc)
-    if sys.argv[1:] not in ([], ["--only", "smime"], ["--only", "notify"], ["--only", "privacy"]):
-        print("usage: bench.py [--only smime|notify|privacy]", file=sys.stderr)
-        sys.exit(2)
     rc = 1
     try:
-        only = {"smime": smime_only, "notify": notify_only,   # notify, privacy: see their sections
-                "privacy": privacy_only}
-        rc = only[sys.argv[2]]() if sys.argv[1:] else main()
+        rc = fn()
     except BenchError as e:
-        print(f"bench: FAILED: {e}", file=sys.stderr)
+        print(f"{name}: FAILED: {e}", file=sys.stderr)
         rc = 2
     except KeyboardInterrupt:
-        print("bench: interrupted", file=sys.stderr)
+        print(f"{name}: interrupted", file=sys.stderr)
         rc = 130
     finally:
         # the roles run in their own sessions: Ctrl-C does not reach them.
@@ -2649,4 +2655,21 @@ if __name__ == "__main__":
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(sig, signal.SIG_IGN)
         stop_all(5 if rc else 15)
-    sys.exit(rc)
+    return rc
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--privacy-segment"] and len(sys.argv) == 6:
+        # one arm's segment of the sip_privacy section (see privacy_cpu)
+        sys.exit(run_guarded(lambda: privacy_segment_child(*sys.argv[2:])))
+    # memory and policy cost: sections of their own files, which import
+    # this one as "bench" (the same module, not a second copy)
+    sys.modules.setdefault("bench", sys.modules[__name__])
+    import memsub  # noqa: E402
+    import policy_cost  # noqa: E402
+    only = {"smime": smime_only, "notify": notify_only,   # notify, privacy: see their sections
+            "privacy": privacy_only, "memsub": memsub.run_only, "policycost": policy_cost.run_only}
+    if sys.argv[1:] and (len(sys.argv) != 3 or sys.argv[1] != "--only" or sys.argv[2] not in only):
+        print(f"usage: bench.py [--only {'|'.join(only)}]", file=sys.stderr)
+        sys.exit(2)
+    sys.exit(run_guarded(lambda: only[sys.argv[2]]() if sys.argv[1:] else main()))
