@@ -8,6 +8,8 @@
 #   make fuzz       every libFuzzer harness, FUZZ_SECONDS each (default 60)
 #   make sanitize   end-to-end suite, modules built with ASan and UBSan
 #   make memcheck   end-to-end suite under Kamailio's debug allocator (qm)
+#   make soak       both roles under a mixed load for SOAK_SECONDS (default
+#                   600); failed transactions, memory before and after
 #   make check-cfg  kamailio -c for both roles
 #   make test-cluster  the cluster suite alone (2 PS + 2 P-CSCF, PostgreSQL)
 #   make format / check-format
@@ -31,7 +33,7 @@ MODSO   := $(foreach m,$(MODULES),$(MODOUT)/modules/$(m).so)
 SOURCES := $(shell git ls-files --cached --others --exclude-standard 'modules/*.c' 'modules/*.h' 'lib/*.c' 'lib/*.h' 'test/*.c' 'test/*.h' 'fuzz/*.c' 2>/dev/null)
 
 .PHONY: all deps ksrc modules run test test-cluster unit e2e bench fuzz check-cfg format \
-	check-format clean distclean sanitize memcheck
+	check-format clean distclean sanitize memcheck soak
 
 all: modules
 
@@ -89,6 +91,10 @@ sanitize: ksrc
 
 memcheck: ksrc
 	@scripts/memcheck.sh
+
+# bench/soak.py; the timeout is only a guard (step-up, soak, drain)
+soak: modules
+	@timeout --foreground -k 30 $$(( $${SOAK_SECONDS:-600} + 1800 )) /usr/bin/python3 bench/soak.py
 
 format:
 	@clang-format -i $(SOURCES)
