@@ -37,12 +37,15 @@ def rules(*watchers):
 
 
 class Capture:
-    """Every packet on the loopback interface while it runs (AF_PACKET)."""
+    """Every IPv4 packet on the loopback interface from or to the suite's
+    own net (TEST_NET: other suites or a bench may run beside it) while it
+    runs (AF_PACKET)."""
 
     def __init__(self):
         self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
         self.sock.bind(("lo", 0))
         self.sock.settimeout(0.2)
+        self.net = bytes(int(x) for x in h.NET.split("."))
         self.data = []
         self.stop_ev = threading.Event()
         self.t = threading.Thread(target=self.run, daemon=True)
@@ -51,11 +54,16 @@ class Capture:
     def run(self):
         while not self.stop_ev.is_set():
             try:
-                self.data.append(self.sock.recv(70000))
+                pkt = self.sock.recv(70000)
             except socket.timeout:
                 continue
             except OSError:
                 return
+            # Ethernet header (14 bytes, zeros on lo), IPv4 source at 26,
+            # destination at 30
+            if len(pkt) >= 34 and pkt[12:14] == b"\x08\x00" \
+                    and self.net in (pkt[26:29], pkt[30:33]):
+                self.data.append(pkt)
 
     def stop(self):
         self.stop_ev.set()
