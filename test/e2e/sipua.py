@@ -231,11 +231,18 @@ class UA:
         return self.final_response()
 
     def answer(self, req):
-        """200 OK to a request received (a NOTIFY)."""
+        """200 OK to a request received (a NOTIFY); over UDP to the sent-by
+        of its top Via (RFC 3261 18.2.2), which need not be this UA's proxy:
+        in a cluster any Presence Server node may send a NOTIFY."""
         keep = ("via", "from", "to", "call-id", "cseq")
         lines = ["SIP/2.0 200 OK"] + [f"{n}: {v}" for n, v in req.headers if n.lower() in keep]
         lines.append("Content-Length: 0")
-        self.send(("\r\n".join(lines) + "\r\n\r\n").encode())
+        data = ("\r\n".join(lines) + "\r\n\r\n").encode()
+        m = re.match(r"SIP/2\.0/UDP\s+([^;:\s]+)(?::(\d+))?", req.first_value("Via") or "", re.I)
+        if self.transport == "udp" and m:
+            self.sock.sendto(data, (m.group(1), int(m.group(2) or 5060)))
+        else:
+            self.send(data)
 
     def wait_notify(self, timeout=3.0):
         if self.notifies:
