@@ -8,6 +8,7 @@ identity is its From URI, as at any PS reached without a P-CSCF), except
 for the dialog case, which is all about the P-CSCF nodes. alice's policy
 is the demo one (etc/demo/alice-pres-rules.xml): bob must prove
 "garden-gate" with digest and gets her presence only encrypted."""
+import contextlib
 import os
 import re
 import subprocess
@@ -23,9 +24,12 @@ from harness import DOMAIN, SIP_PORT
 
 GARDEN_GATE = "garden-gate"  # README: the presence password alice gave bob
 P7M_CTYPE = "application/pkcs7-mime; smime-type=enveloped-data; name=smime.p7m"
+# a tuple id of its own per publication: presence_xml keeps one tuple of an
+# id, that of the latest publication by received_time, in seconds, so two
+# publications within a second would leave either note in the NOTIFY
 PIDF = ('<?xml version="1.0" encoding="UTF-8"?>\n'
         '<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:alice@example.com">\n'
-        '  <tuple id="t1"><status><basic>open</basic></status>\n'
+        '  <tuple id="t-{note}"><status><basic>open</basic></status>\n'
         '    <note>{note}</note>\n  </tuple>\n</presence>\n')
 
 
@@ -72,6 +76,34 @@ def decrypt(nodes, user, der):
 
 def raw_body(msg):
     return msg.raw.split(b"\r\n\r\n", 1)[1]
+
+
+def binding(nodes, call_id):
+    """The certificate digest bound to a subscription (smime_binding)."""
+    return nodes.sql("ps", f"SELECT cert_sha256 FROM smime_binding WHERE callid = '{call_id}'")
+
+
+def committed(nodes, call_id, timeout=5.0):
+    """Waits until the subscription call_id is in active_watchers: presence
+    answers a SUBSCRIBE inside its transaction, before the commit, so a
+    node stopped right after its 200 may not have written it yet."""
+    deadline = time.monotonic() + timeout
+    while not nodes.sql("ps", f"SELECT 1 FROM active_watchers WHERE callid = '{call_id}'"):
+        assert time.monotonic() < deadline, f"subscription {call_id} not in active_watchers"
+        time.sleep(0.1)
+
+
+@contextlib.contextmanager
+def alone(nodes, name):
+    """Only PS node `name` runs inside: the other PS node is stopped (its
+    notifier would send some of the NOTIFYs, whichever polls first) and
+    started again after."""
+    other = nodes.node("ps-b" if name == "ps" else "ps")
+    other.stop()
+    try:
+        yield nodes.node(name)
+    finally:
+        other.restart()
 
 
 # ---- (a) digest across PS nodes -----------------------------------------
@@ -195,8 +227,7 @@ def test_subscription_of_stopped_node_notified_encrypted_by_other(nodes):
         first = bob.wait_notify(5)
         assert first is not None, "no first NOTIFY from A"
         assert first.first_value("Content-Type") == P7M_CTYPE
-        bound = nodes.sql("ps", "SELECT cert_sha256 FROM smime_binding WHERE callid = "
-                                f"'{bob.call_id}'")
+        bound = binding(nodes, bob.call_id)
         assert len(bound) == 1
         a.stop()
         note = "cluster-" + uuid.uuid4().hex
@@ -214,8 +245,7 @@ def test_subscription_of_stopped_node_notified_encrypted_by_other(nodes):
         assert n.first_value("Contact") == f"<sip:{c.PS_A}:{SIP_PORT}>"
         assert note.encode() in decrypt(nodes, "bob", raw_body(n))
         # the binding made on A is the one B used, unchanged
-        assert nodes.sql("ps", "SELECT cert_sha256 FROM smime_binding WHERE callid = "
-                               f"'{bob.call_id}'") == bound
+        assert binding(nodes, bob.call_id) == bound
     finally:
         bob.close()
         if not a.alive():
@@ -285,18 +315,17 @@ def row_expires(nodes, call_id):
 def test_watcher_anonymous_on_a_hidden_in_winfo_of_b(nodes):
     """bob subscribes to alice's presence at PS A with Privacy: id
     (recorded in A's memory and the shared sp_winfo table; PS B never sees
-    that SUBSCRIBE). alice subscribes to her winfo at B: the full document
-    B sends shows bob only as the anonymous URI (B reads his record from
-    the table, winfo_db_lookup, and caches it), with the id A gives him in
-    the full document of her winfo subscription at A (one winfo secret).
-    Nothing of bob (URI, name, Call-ID) in what either node sends her."""
+    that SUBSCRIBE). alice subscribes to her winfo at B, A stopped so that
+    B's notifier sends it: the full document B sends shows bob only as the
+    anonymous URI (B reads his record from the table, winfo_db_lookup, and
+    caches it), with the id A gives him in the full document of her winfo
+    subscription at A (B stopped; the ids of all anonymous watchers of
+    alice are the same from both nodes). Nothing of bob (URI, name, Call-ID) in
+    what either node sends her."""
     from test_notify_smime import rules
-    from test_sip_privacy_winfo import (ANON, BOB_NAME, Dialog, anon_entries,
-                                        assert_hidden, entries, notifies,
-                                        winfo_body)
+    from test_sip_privacy_winfo import BOB_NAME, Dialog
 
     assert put_policy(nodes, rules(("bob", False)).encode()) in (200, 201)
-    b = nodes.node("ps-b")
     bob = ua_to("bob", c.PS_A)
     uas = [bob]
     # bob's earlier subscriptions of this suite (not anonymous) are in
@@ -307,36 +336,148 @@ def test_watcher_anonymous_on_a_hidden_in_winfo_of_b(nodes):
     try:
         Dialog(bob, "alice", "presence", headers=["Privacy: id"],
                from_hdr=f'"{BOB_NAME}" <sip:bob@{DOMAIN}>')
-        before = winfo_count(b)
+        committed(nodes, bob.call_id)
         ids = {}
-        for ip in (c.PS_B, c.PS_A):
-            alice = ua_to("alice", ip)
+        for name, ip in (("ps-b", c.PS_B), ("ps", c.PS_A)):
+            with alone(nodes, name) as node:
+                before = winfo_count(node)
+                alice = ua_to("alice", ip)
+                uas.append(alice)
+                ids[name] = anon_id_in_full_winfo(nodes, alice, ip, bob.call_id, secrets)
+                if name == "ps-b":  # B cached the record it read
+                    assert winfo_count(node) == before + 1
+        assert ids["ps"] == ids["ps-b"]
+        assert nodes.errors_since(mark) == []
+    finally:
+        for ua in uas:
+            ua.close()
+        put_policy(nodes)
+
+
+def anon_id_in_full_winfo(nodes, alice, ip, call_id, secrets):
+    """alice subscribes to her winfo at the PS node on ip (the only one
+    running): the full document it sends lists the anonymous subscription
+    call_id as the anonymous URI, active, and names bob only in his
+    subscriptions that are not anonymous; nothing of secrets in any NOTIFY.
+    Returns the ids of the anonymous watchers."""
+    from test_sip_privacy_winfo import (ANON, Dialog, anon_entries, assert_hidden,
+                                        entries, notifies, winfo_body)
+
+    Dialog(alice, "alice", "presence.winfo")
+
+    def full(m):  # the full document that lists an anonymous watcher
+        doc = winfo_body(nodes, m)
+        return 'state="full"' in doc and anon_entries(doc)
+
+    n = notifies(alice, "presence.winfo", lambda g: any(full(m) for m in g))
+    for m in n:
+        assert_hidden(nodes, m, secrets)
+    m = [m for m in n if full(m)][0]
+    assert re.match(rf"SIP/2\.0/UDP {re.escape(ip)}[:;]", m.first_value("Via"))
+    doc = winfo_body(nodes, m)
+    anonymous = nodes.sql("ps", "SELECT callid FROM sp_winfo WHERE presentity"
+                                f" = 'sip:alice@{DOMAIN}'")
+    assert [call_id] in anonymous
+    assert all(st == "active" for _, st, _ in anon_entries(doc)), doc
+    assert len(anon_entries(doc)) == len(anonymous), doc
+    # the entries that name bob are his other subscriptions, never an
+    # anonymous one
+    others = nodes.sql("ps", "SELECT callid FROM active_watchers WHERE presentity_uri"
+                             f" = 'sip:alice@{DOMAIN}' AND event = 'presence' AND"
+                             " watcher_username = 'bob' AND callid NOT IN"
+                             " (SELECT callid FROM sp_winfo)")
+    named = [e for e in entries(doc) if "bob" in e[2].lower()]
+    assert sorted(e[0] for e in named) == sorted(r[0] for r in others), doc
+    return sorted(e[0] for e in anon_entries(doc))
+
+
+# ---- (f) in-dialog SUBSCRIBEs of a subscription of A, through B ----------
+
+def test_refresh_and_unsubscribe_through_other_node(nodes):
+    """bob subscribes at PS A (alice's policy: allowed, encrypted); his
+    refresh goes to PS B, which never saw the SUBSCRIBE and reads the
+    dialog from the database under a row lock: 200 and a NOTIFY of the
+    refreshed subscription, encrypted to the certificate bound on A. His
+    un-SUBSCRIBE through B ends it: 200, a terminated NOTIFY, the row gone.
+    (With presence's send_fast_notify 1 both got 500 from B.)"""
+    from test_notify_smime import rules
+    from test_sip_privacy_winfo import Dialog
+
+    assert put_policy(nodes, rules(("bob", True)).encode()) in (200, 201)
+    note = "refresh-" + uuid.uuid4().hex
+    r = publish(c.PS_A, note)
+    assert r is not None and r.status == 200, r and r.first
+    bob = ua_to("bob", c.PS_A)
+    mark = nodes.log_mark()
+    try:
+        d = Dialog(bob, "alice", "presence")
+        first = bob.wait_notify(5)
+        assert first is not None, "no first NOTIFY"
+        assert first.first_value("Content-Type") == P7M_CTYPE
+        bound = binding(nodes, bob.call_id)
+        assert len(bound) == 1
+
+        bob.proxy = (c.PS_B, SIP_PORT)
+        t0 = time.monotonic()
+        d.refresh(expires=300)
+        n = bob.wait_notify(5)
+        assert n is not None, "no NOTIFY after the refresh at B"
+        print(f"refresh at B: NOTIFY {time.monotonic() - t0:.2f} s after the SUBSCRIBE")
+        assert n.first_value("Call-ID") == bob.call_id
+        state = n.first_value("Subscription-State")
+        assert re.fullmatch(r"active;expires=(\d+)", state) and \
+            int(state.split("=")[1]) <= 300, state
+        assert note.encode() not in n.raw, "presence in clear"
+        assert n.first_value("Content-Type") == P7M_CTYPE
+        assert note.encode() in decrypt(nodes, "bob", raw_body(n))
+        assert binding(nodes, bob.call_id) == bound
+
+        t0 = time.monotonic()
+        d.end()
+        n = bob.wait_notify(5)
+        assert n is not None, "no terminated NOTIFY after the un-SUBSCRIBE at B"
+        print(f"un-SUBSCRIBE at B: NOTIFY {time.monotonic() - t0:.2f} s after the SUBSCRIBE")
+        assert n.first_value("Call-ID") == bob.call_id
+        assert n.first_value("Subscription-State").startswith("terminated"), n.first
+        assert note.encode() not in n.raw, "presence in clear"
+        deadline = time.monotonic() + 5
+        while nodes.sql("ps", "SELECT 1 FROM active_watchers WHERE callid = "
+                              f"'{bob.call_id}'"):
+            assert time.monotonic() < deadline, "subscription still in active_watchers"
+            time.sleep(0.2)
+        assert nodes.errors_since(mark) == []
+    finally:
+        bob.close()
+        put_policy(nodes)
+
+
+def test_anonymous_refresh_through_b_stays_anonymous(nodes):
+    """bob subscribes at PS A with Privacy: id; he refreshes through PS B
+    without Privacy (the dialog stays anonymous, RFC 3323: B finds the
+    record A wrote in sp_winfo). alice then subscribes to her winfo at B
+    (A stopped, so B sends it): bob is still only the anonymous URI, his
+    record still in sp_winfo, nothing of his name or Call-ID."""
+    from test_notify_smime import rules
+    from test_sip_privacy_winfo import BOB_NAME, Dialog
+
+    assert put_policy(nodes, rules(("bob", False)).encode()) in (200, 201)
+    bob = ua_to("bob", c.PS_A)
+    uas = [bob]
+    mark = nodes.log_mark()
+    try:
+        d = Dialog(bob, "alice", "presence", headers=["Privacy: id"],
+                   from_hdr=f'"{BOB_NAME}" <sip:bob@{DOMAIN}>')
+        committed(nodes, bob.call_id)
+        assert len(row_expires(nodes, bob.call_id)) == 1
+        bob.proxy = (c.PS_B, SIP_PORT)
+        d.refresh(expires=300)
+        assert len(row_expires(nodes, bob.call_id)) == 1
+        with alone(nodes, "ps-b"):
+            alice = ua_to("alice", c.PS_B)
             uas.append(alice)
-            Dialog(alice, "alice", "presence.winfo")
-
-            def full(m):  # the full document that lists bob
-                doc = winfo_body(nodes, m)
-                return 'state="full"' in doc and anon_entries(doc)
-
-            n = notifies(alice, "presence.winfo", lambda g: any(full(m) for m in g))
-            for m in n:
-                assert_hidden(nodes, m, secrets)
-            m = [m for m in n if full(m)][0]
-            assert re.match(rf"SIP/2\.0/UDP {re.escape(ip)}[:;]", m.first_value("Via"))
-            doc = winfo_body(nodes, m)
-            (anon_id, status, uri), = anon_entries(doc)
-            assert (status, uri) == ("active", ANON)
-            # the entries that name bob are his other subscriptions, never
-            # this one
-            others = nodes.sql("ps", "SELECT callid FROM active_watchers WHERE presentity_uri"
-                                     f" = 'sip:alice@{DOMAIN}' AND event = 'presence' AND"
-                                     f" watcher_username = 'bob' AND callid <> '{bob.call_id}'")
-            named = [e for e in entries(doc) if "bob" in e[2].lower()]
-            assert sorted(e[0] for e in named) == sorted(r[0] for r in others), doc
-            ids[ip] = anon_id
-        assert ids[c.PS_A] == ids[c.PS_B]
-        # B cached the record it read
-        assert winfo_count(b) == before + 1
+            ids = anon_id_in_full_winfo(nodes, alice, c.PS_B, bob.call_id,
+                                        [BOB_NAME, bob.call_id])
+            assert len(ids) >= 1
         assert nodes.errors_since(mark) == []
     finally:
         for ua in uas:
