@@ -1094,6 +1094,83 @@ static X509 *ns_lookup_cert(
 	return NULL;
 }
 
+/* The binding of a fetch (a SUBSCRIBE out of dialog with Expires: 0, RFC
+ * 6665 4.4.3). presence sends a fetch's one NOTIFY from the process that
+ * handles the SUBSCRIBE, within handle_subscribe() (send_fast_notify; a
+ * fetch is never stored, so without it there is no NOTIFY at all): the
+ * binding is kept in this process only, never in binding_table nor the
+ * cache, and ends with that NOTIFY or the next SUBSCRIBE this process
+ * handles, at the latest NS_BINDING_GRACE seconds on. */
+typedef struct ns_fetch
+{
+	ns_binding_t b;
+	str callid;
+	str tag;
+	X509 *x;
+} ns_fetch_t;
+
+static ns_fetch_t _ns_fetch;
+
+static void ns_fetch_clear(void)
+{
+	ns_binding_free(&_ns_fetch.b);
+	if(_ns_fetch.callid.s)
+		pkg_free(_ns_fetch.callid.s);
+	if(_ns_fetch.tag.s)
+		pkg_free(_ns_fetch.tag.s);
+	X509_free(_ns_fetch.x);
+	memset(&_ns_fetch, 0, sizeof(_ns_fetch));
+}
+
+/* Binds x (a reference taken) to the fetch (callid, tag): 0 or -1. */
+static int ns_fetch_bind(str *callid, str *tag, ns_binding_t *b, X509 *x)
+{
+	ns_fetch_clear();
+	if(ns_pkg_dup(&_ns_fetch.callid, callid->s, callid->len) < 0
+			|| ns_pkg_dup(&_ns_fetch.tag, tag->s, tag->len) < 0
+			|| ns_pkg_dup(&_ns_fetch.b.pres_uri, b->pres_uri.s, b->pres_uri.len)
+					   < 0
+			|| ns_pkg_dup(&_ns_fetch.b.watcher, b->watcher.s, b->watcher.len)
+					   < 0) {
+		ns_fetch_clear();
+		return -1;
+	}
+	memcpy(_ns_fetch.b.fp, b->fp, sizeof(b->fp));
+	memcpy(_ns_fetch.b.source, b->source, sizeof(b->source));
+	_ns_fetch.b.demanded = b->demanded;
+	_ns_fetch.b.expires = b->expires;
+	X509_up_ref(x);
+	_ns_fetch.x = x;
+	return 0;
+}
+
+/* The fetch binding of (callid, tag) into *b (pkg copies, free with
+ * ns_binding_free) and its certificate (borrowed until ns_fetch_clear):
+ * NS_STORE_OK, NS_STORE_NONE, NS_STORE_ERR. */
+static int ns_fetch_lookup(str *callid, str *tag, ns_binding_t *b, X509 **x)
+{
+	memset(b, 0, sizeof(*b));
+	if(!_ns_fetch.x || _ns_fetch.b.expires < time(NULL)
+			|| !STR_EQ(_ns_fetch.callid, *callid)
+			|| !STR_EQ(_ns_fetch.tag, *tag))
+		return NS_STORE_NONE;
+	if(ns_pkg_dup(
+			   &b->pres_uri, _ns_fetch.b.pres_uri.s, _ns_fetch.b.pres_uri.len)
+					< 0
+			|| ns_pkg_dup(&b->watcher, _ns_fetch.b.watcher.s,
+					   _ns_fetch.b.watcher.len)
+					   < 0) {
+		ns_binding_free(b);
+		return NS_STORE_ERR;
+	}
+	memcpy(b->fp, _ns_fetch.b.fp, sizeof(b->fp));
+	memcpy(b->source, _ns_fetch.b.source, sizeof(b->source));
+	b->demanded = _ns_fetch.b.demanded;
+	b->expires = _ns_fetch.b.expires;
+	*x = _ns_fetch.x;
+	return NS_STORE_OK;
+}
+
 static int ns_expires(sip_msg_t *msg)
 {
 	exp_body_t *e;
@@ -1118,11 +1195,13 @@ static int ns_subscribe(sip_msg_t *msg, str *flags)
 	char ibuf[NS_IDENT_MAX], pbuf[NS_IDENT_MAX], pem[NS_CERT_PEM_MAX];
 	const char *source = NULL;
 	X509 *x = NULL;
-	int ilen, plen, demanded, rc, in_dialog, expires;
+	int ilen, plen, demanded, rc, in_dialog, expires, fetch;
 
 	if(msg->first_line.type != SIP_REQUEST
 			|| msg->first_line.u.request.method_value != METHOD_SUBSCRIBE)
 		return NS_RC_NOT_REQUEST;
+	/* the NOTIFY of an earlier fetch has gone (or never will) */
+	ns_fetch_clear();
 	if(ns_parse_flags(flags, &f) < 0)
 		return ns_reply(msg, 500, "Server Internal Error", NULL);
 	if(parse_headers(msg, HDR_EOH_F, 0) < 0 || !msg->callid
@@ -1199,8 +1278,11 @@ static int ns_subscribe(sip_msg_t *msg, str *flags)
 		}
 	}
 	/* an un-SUBSCRIBE ends the subscription: never refused for want of a
-	 * certificate (its final NOTIFY goes without body if it has one) */
-	if(!x && expires == 0)
+	 * certificate (its final NOTIFY goes without body if it has one); a
+	 * fetch is served as a subscription, its certificate bound to its one
+	 * NOTIFY */
+	fetch = expires == 0 && !in_dialog;
+	if(!x && expires == 0 && !fetch)
 		return NS_RC_NOT_NEEDED;
 	/* 2., 3. the operator's store, the credential server: only when
 	 * encryption is demanded */
@@ -1230,12 +1312,14 @@ static int ns_subscribe(sip_msg_t *msg, str *flags)
 	}
 	b.pem.s = pem;
 	b.pem.len = rc;
+	rc = fetch ? ns_fetch_bind(&callid, &tag, &b, x)
+			   : ns_store_bind(&callid, &tag, &b);
 	X509_free(x);
-	if(ns_store_bind(&callid, &tag, &b) < 0)
+	if(rc < 0)
 		return ns_reply(msg, 500, "Server Internal Error", NULL);
 	update_stat(_ns_st_bound, 1);
-	LM_INFO("%s's certificate %.16s... (%s) bound to the subscription to %s\n",
-			ibuf, b.fp, b.source, pbuf);
+	LM_INFO("%s's certificate %.16s... (%s) bound to the %s to %s\n", ibuf,
+			b.fp, b.source, fetch ? "fetch" : "subscription", pbuf);
 	return NS_RC_BOUND;
 }
 
@@ -1312,7 +1396,7 @@ static int ns_notify(sip_msg_t *msg, str *flags)
 	str callid, tag, body, ctype, wu, wd, pres, ident;
 	char ibuf[NS_IDENT_MAX], pbuf[NS_IDENT_MAX], tmp[NS_IDENT_MAX];
 	char err[NS_CMS_ERR_LEN];
-	X509 *x = NULL;
+	X509 *x = NULL, *fx = NULL;
 	int have_b = 0, demanded, rc, ret, n;
 
 	if(msg->first_line.type != SIP_REQUEST
@@ -1331,7 +1415,10 @@ static int ns_notify(sip_msg_t *msg, str *flags)
 	if(ns_msg_body(msg, &body, &ctype) < 0)
 		return ns_withhold(msg, "?", "malformed body");
 
-	rc = ns_store_lookup(&callid, &tag, &b);
+	/* a fetch's binding (this process's), else the subscription's */
+	rc = ns_fetch_lookup(&callid, &tag, &b, &fx);
+	if(rc == NS_STORE_NONE)
+		rc = ns_store_lookup(&callid, &tag, &b);
 	have_b = rc == NS_STORE_OK;
 	/* who and whose: what the binding says (the identity the policy was
 	 * evaluated on at SUBSCRIBE), else the subscription presence is
@@ -1395,7 +1482,9 @@ static int ns_notify(sip_msg_t *msg, str *flags)
 		}
 	}
 	k = ns_keys();
-	if(have_b && k)
+	if(fx)
+		x = fx;
+	else if(have_b && k)
 		x = ns_bound_cert(k, &b, &callid, &tag);
 	if(!x && (demanded || have_b)) {
 		ret = ns_withhold(msg, ident.len > 0 ? ibuf : "?",
@@ -1444,7 +1533,9 @@ static int ns_notify(sip_msg_t *msg, str *flags)
 	ns_protect_out_free(&out);
 	ret = NS_RC_PROTECTED;
 done:
-	if(have_b && ns_terminated(msg))
+	if(fx)
+		ns_fetch_clear(); /* a fetch has one NOTIFY */
+	else if(have_b && ns_terminated(msg))
 		ns_store_unbind(&callid, &tag);
 	if(have_b)
 		ns_binding_free(&b);

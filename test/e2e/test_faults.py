@@ -41,7 +41,8 @@ import sipua
 from harness import DOMAIN, PCSCF_IP, PS_IP, SIP_PORT, TLS_PORT
 from test_foundation import ut, xcap_url
 from test_notify_smime import (P7M_CTYPE, PIDF, certs_only, decrypt, openssl,
-                               publish, raw_body, request, rules, store_cert)
+                               ps_rows, publish, raw_body, request, rules,
+                               store_cert)
 from test_sip_privacy import (Call, alice_bob, assert_anonymous,  # noqa: F401
                               is_rsp, respond, stat, wait_for)
 from test_sip_privacy_topology import assert_hidden
@@ -249,14 +250,6 @@ def db_locked(system, role="ps"):
         yield
     finally:
         db.execute("ROLLBACK")
-        db.close()
-
-
-def ps_rows(system, table, where, *args):
-    db = system.ps_db()
-    try:
-        return db.execute(f"SELECT count(*) FROM {table} WHERE {where}", args).fetchone()[0]
-    finally:
         db.close()
 
 

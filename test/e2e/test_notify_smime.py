@@ -88,6 +88,15 @@ def store_cert(system, user, present):
     db.close()
 
 
+def ps_rows(system, table, where, *args):
+    """Rows of a PS table that match `where`."""
+    db = system.ps_db()
+    try:
+        return db.execute(f"SELECT count(*) FROM {table} WHERE {where}", args).fetchone()[0]
+    finally:
+        db.close()
+
+
 def openssl(*args, data=None):
     p = subprocess.run(["openssl", *args], input=data, stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, timeout=20)
@@ -253,9 +262,11 @@ def test_certificate_from_store_bound_and_shown(system, registered):
         ua.close()
 
 
-def test_no_certificate_under_encrypt_403_never_clear(system, registered):
+@pytest.mark.parametrize("expires", [60, 0], ids=["subscription", "fetch"])
+def test_no_certificate_under_encrypt_403_never_clear(system, registered, expires):
     """carol must get presence encrypted and has no certificate anywhere:
-    403 with a Warning that says so, and her PIDF never crosses the wire."""
+    her subscription, or her fetch (Expires: 0), gets 403 with a Warning
+    that says so, no NOTIFY, and her PIDF never crosses the wire."""
     system.set_pres_rules("alice", rules(("carol", True)))
     store_cert(system, "carol", False)
     note = "nocert-" + uuid.uuid4().hex
@@ -263,15 +274,59 @@ def test_no_certificate_under_encrypt_403_never_clear(system, registered):
     publish(system, note)
     ua = sipua.new_ua("carol", h.UA_IP["carol"], (PCSCF_IP, SIP_PORT))
     try:
-        final, n = subscribe(ua, "alice")
+        final, n = subscribe(ua, "alice", expires=expires)
         assert final is not None and final.status == 403, final and final.first
         assert "certificate required" in (final.first_value("Warning") or "")
         assert n is None
-        time.sleep(0.5)
+        assert ua.wait_notify(0.5) is None
     finally:
         ua.close()
         wire = cap.stop()
     assert not re.search(rb"NOTIFY[^\x00]{0,2000}?" + note.encode(), wire)
+
+
+@pytest.mark.parametrize("source", ["subscribe", "store"])
+def test_fetch_encrypted_to_certificate_no_binding_left(system, registered, source):
+    """bob fetches alice's presence (Expires: 0, RFC 6665 4.4.3) through the
+    P-CSCF, his certificate as certs-only in the SUBSCRIBE or in the
+    operator's store: the one NOTIFY (terminated) is encrypted to it and
+    gives alice's PIDF byte for byte; no binding is left behind, neither in
+    smime_binding nor in the RPC."""
+    system.set_pres_rules("alice", rules(("bob", True)))
+    store_cert(system, "bob", source == "store")
+    body, ctype = b"", None
+    if source == "subscribe":
+        body, ctype = certs_only(system, "bob"), "application/pkcs7-mime; smime-type=certs-only"
+    note = "fetch-" + uuid.uuid4().hex
+    offset = len(system.ps.log_text())
+    cap = Capture()
+    ua = sipua.new_ua("bob", h.UA_IP["bob"], (PCSCF_IP, SIP_PORT))
+    try:
+        r, published = publish(system, note)
+        assert r is not None and r.status == 200, r and r.first
+        final, n = subscribe(ua, "alice", expires=0, body=body, ctype=ctype)
+        assert final is not None and final.status in (200, 202), final and final.first
+        assert n is not None, "no NOTIFY for the fetch"
+        assert n.first_value("Subscription-State").startswith("terminated")
+        assert n.first_value("Content-Type") == P7M_CTYPE, \
+            f"fetch NOTIFY not encrypted (Content-Length {n.first_value('Content-Length')})"
+        entity = decrypt(system, "bob", raw_body(n))
+        head, _, pidf = entity.partition(b"\r\n\r\n")
+        assert head == b"Content-Type: application/pidf+xml"
+        assert pidf == published, "decrypted body is not alice's PIDF byte for byte"
+        assert ua.wait_notify(1) is None, "a second NOTIFY for a fetch"
+        # bound in the PS's memory for the one NOTIFY, never in the table
+        assert system.ps.wait_log(r"certificate [0-9a-f]{16}\.\.\. \(%s\) bound to"
+                                  r" the fetch to sip:alice@" % source, start=offset)
+        assert ps_rows(system, "smime_binding", "callid = ?", ua.call_id) == 0
+        rc, out = system.rpc("ps", "notify_smime.cert", f"sip:bob@{DOMAIN}")
+        assert rc == 0, out
+        assert ua.call_id not in out, "the fetch left a binding"
+    finally:
+        ua.close()
+        wire = cap.stop()
+    assert not re.search(rb"NOTIFY[^\x00]{0,2000}?" + note.encode(), wire), \
+        "alice's PIDF went to bob in clear"
 
 
 def test_policy_changed_later_notify_without_body(system, registered):
