@@ -64,6 +64,7 @@
 #include "protect.h"
 #include "ns_store.h"
 #include "xcap_fetch.h"
+#include "kossl.h"
 #include "kreply.h"
 
 MODULE_VERSION
@@ -721,6 +722,8 @@ static int child_init(int rank)
 {
 	wa_xcap_cfg_t cfg;
 
+	if(rank == PROC_INIT)
+		kossl_before_fork();
 	if(rank == PROC_INIT || rank == PROC_MAIN || rank == PROC_TCP_MAIN)
 		return 0;
 	if(ns_store_child_init() < 0)

@@ -42,6 +42,7 @@
 #include "sp_service.h"
 #include "sp_topo_guard.h"
 #include "sp_winfo.h"
+#include "kossl.h"
 #include "kreply.h"
 
 MODULE_VERSION
@@ -230,6 +231,8 @@ static int mod_init(void)
 
 static int child_init(int rank)
 {
+	if(rank == PROC_INIT)
+		kossl_before_fork();
 	return sp_winfo_child_init(rank);
 }
 

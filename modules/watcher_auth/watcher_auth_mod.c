@@ -46,6 +46,7 @@
 #include "wa_cache.h"
 #include "wa_store.h"
 #include "xcap_fetch.h"
+#include "kossl.h"
 #include "kreply.h"
 #include "api.h"
 
@@ -390,6 +391,8 @@ static int child_init(int rank)
 {
 	wa_xcap_cfg_t cfg;
 
+	if(rank == PROC_INIT)
+		kossl_before_fork();
 	if(rank == PROC_INIT || rank == PROC_MAIN || rank == PROC_TCP_MAIN)
 		return 0;
 	if(_wa_xcap_root.len <= 0)
