@@ -481,3 +481,79 @@ def test_anonymous_refresh_through_b_stays_anonymous(nodes):
         for ua in uas:
             ua.close()
         put_policy(nodes)
+
+
+# ---- (g) the subscriber tables reloaded on every P-CSCF node ---------------
+
+def fan_out(nodes, *cmd, extra=()):
+    """scripts/cluster-rpc.sh over both P-CSCF nodes' control sockets (and
+    the sockets in extra): its exit status and output."""
+    socks = [f"unix:{nodes.node(n).dir}/kamailio_ctl" for n in ("pcscf", "pcscf-b")]
+    args = [a for s in (*socks, *extra) for a in ("-n", s)]
+    p = subprocess.run([os.path.join(h.TOP, "scripts", "cluster-rpc.sh"), *args, *cmd],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+    return p.returncode, p.stdout.decode(errors="replace")
+
+
+def test_identity_reload_fanned_out_to_every_pcscf(nodes):
+    """bob gets a new public identity in the shared sp_identity table.
+    Each P-CSCF node holds the table in its shared memory, so neither
+    node asserts it until sip_privacy.reload reaches it: the fan-out
+    (scripts/cluster-rpc.sh) asks every node, says which did not answer
+    (a node that is down reads the tables when it starts) and exits 1 for
+    it. After it both nodes assert the new identity at once; a bad row
+    makes every node refuse the reload and keep the tables in force."""
+    from test_sip_privacy_identity import message, pai_of, registered_ua, unregister
+
+    extra = "tel:+15559990022"
+    sql = lambda q: nodes.sql("pcscf", q)  # noqa: E731
+    uas = []
+    try:
+        alice, bob = registered_ua("alice"), registered_ua("bob")
+        uas += [alice, bob]
+        hdrs = [f"P-Preferred-Identity: <{extra}>", "Privacy: none"]
+
+        def asserted_via(node_ip):
+            bob.proxy = (node_ip, SIP_PORT)
+            got, r = message(bob, alice, hdrs)
+            assert got is not None and r is not None and r.status == 200, r and r.first
+            return pai_of(got)
+
+        sql("INSERT INTO sp_identity (username, domain, identity, is_default)"
+            f" VALUES ('bob', '{DOMAIN}', '{extra}', 0)")
+        for ip in (c.PCSCF_A, c.PCSCF_B):  # in the database, not yet in force
+            assert asserted_via(ip) == [f"<sip:bob@{DOMAIN}>"]
+
+        mark = nodes.log_mark()
+        rc, out = fan_out(nodes, "sip_privacy.reload", extra=["unix:/nonexistent/kamailio_ctl"])
+        assert rc == 1, out
+        assert out.count(": ok\n") == 2, out
+        assert "unix:/nonexistent/kamailio_ctl: failed: cannot reach the node" in out, out
+        for ip in (c.PCSCF_A, c.PCSCF_B):
+            assert asserted_via(ip) == [f"<{extra}>"]
+        for n in ("pcscf", "pcscf-b"):
+            rc, out = nodes.node(n).rpc("sip_privacy.subscriber", f"sip:bob@{DOMAIN}")
+            assert rc == 0 and extra in out, out
+        assert nodes.errors_since(mark) == []
+
+        # a bad row: every node refuses, naming it; the tables in force stay
+        sql("INSERT INTO sp_blocking (username, domain, methods)"
+            f" VALUES ('carol', '{DOMAIN}', 'SUBSCRIBE,FETCH')")
+        rc, out = fan_out(nodes, "sip_privacy.reload")
+        assert rc == 1, out
+        assert out.count("failed: error: 500 - reload failed, the tables in force stay") == 2, out
+        assert "carol" in out, out
+        for ip in (c.PCSCF_A, c.PCSCF_B):
+            assert asserted_via(ip) == [f"<{extra}>"]
+    finally:
+        sql(f"DELETE FROM sp_identity WHERE identity = '{extra}'")
+        sql("DELETE FROM sp_blocking WHERE username = 'carol'")
+        rc, out = fan_out(nodes, "sip_privacy.reload")
+        for ua in uas:
+            ua.proxy = (c.PCSCF_A, SIP_PORT)
+            unregister(ua)
+    assert rc == 0 and out.count(": ok\n") == 2, out
+    for ip in (c.PCSCF_A, c.PCSCF_B):
+        rc, out = nodes.node("pcscf" if ip == c.PCSCF_A else "pcscf-b").rpc(
+            "sip_privacy.subscriber", f"sip:bob@{DOMAIN}")
+        assert rc == 0 and extra not in out, out
