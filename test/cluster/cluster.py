@@ -9,12 +9,13 @@ address "the" P-CSCF or PS address node A.
 
 | node      | address  | routes to / trusts          | alias    |
 |-----------|----------|-----------------------------|----------|
-| pcscf (A) | NET.110  | PS A; trusts PS A and PS B  | NET.111  |
-| pcscf-b   | NET.111  | PS B; trusts PS B and PS A  | NET.110  |
-| ps (A)    | NET.120  | trusts P-CSCF A and B       |          |
-| ps-b      | NET.121  | trusts P-CSCF B and A       |          |
+| pcscf (A) | NET.110  | PS A; trusts NET.120/31     | NET.111  |
+| pcscf-b   | NET.111  | PS B; trusts NET.120/31     | NET.110  |
+| ps (A)    | NET.120  | trusts NET.110/31 (P-CSCFs) |          |
+| ps-b      | NET.121  | trusts NET.110/31 (P-CSCFs) |          |
 | postgres  | NET.150:55432                                     |
 """
+import ipaddress
 import os
 import re
 import secrets
@@ -108,7 +109,8 @@ class Cluster:
             "CLUSTER", f'AUTH_SECRET="{self.auth_secret}"',
             f'SP_RR_SECRET="{self.rr_secret}"', f"NONCE_EXPIRE={NONCE_EXPIRE}",
             f"AUTH_RETRIES={h.AUTH_RETRIES}",
-            # the other node of the other role is trusted like this one's
+            # every node of the other role: one subnet (sip_privacy's
+            # "trusted" and the PS's trust checks take one)
             f'TRUSTED_PEER_ADDR="{peer}"']
         if alias:
             defines.append(f'CLUSTER_ALIAS="{alias}"')
@@ -124,11 +126,12 @@ class Cluster:
 
     def start(self, timeout=40):
         d = lambda n: os.path.join(self.run_dir, n)  # noqa: E731
+        pcscfs, pss = subnet(PCSCF_A, PCSCF_B), subnet(PS_A, PS_B)
         spec = {
-            "pcscf": ("pcscf", PCSCF_A, PS_B, PS_A, PCSCF_B),
-            "pcscf-b": ("pcscf", PCSCF_B, PS_A, PS_B, PCSCF_A),
-            "ps": ("ps", PS_A, PCSCF_B, PCSCF_A, None),
-            "ps-b": ("ps", PS_B, PCSCF_A, PCSCF_B, None),
+            "pcscf": ("pcscf", PCSCF_A, pss, PS_A, PCSCF_B),
+            "pcscf-b": ("pcscf", PCSCF_B, pss, PS_B, PCSCF_A),
+            "ps": ("ps", PS_A, pcscfs, PCSCF_A, None),
+            "ps-b": ("ps", PS_B, pcscfs, PCSCF_B, None),
         }
         for name, (role, ip, peer, routes_to, alias) in spec.items():
             node = Node(role, d(name), self.run_dir,
@@ -159,6 +162,14 @@ class Cluster:
                 if re.search(r"\b(ERROR|CRITICAL|BUG)\b", line):
                     out.append(f"{n}: {line}")
         return out
+
+
+def subnet(a, b):
+    """The smallest IPv4 subnet that holds both addresses (NET.110 and
+    NET.111: NET.110/31)."""
+    x, y = int(ipaddress.IPv4Address(a)), int(ipaddress.IPv4Address(b))
+    plen = 32 - (x ^ y).bit_length()
+    return str(ipaddress.IPv4Network((x >> (32 - plen) << (32 - plen), plen)))
 
 
 def available():
