@@ -145,7 +145,9 @@ class Cluster:
     def stop(self):
         for node in self.nodes.values():
             node.stop()
-        if os.path.exists(os.path.join(self.pg_dir, "data")):
+        # the data folder is in pg_dir, or where pg_dir/pgroot names (when
+        # the postgres user cannot reach pg_dir: pg.sh stop finds it)
+        if any(os.path.exists(os.path.join(self.pg_dir, f)) for f in ("data", "pgroot")):
             self.pg("stop", self.pg_dir)
 
     def node(self, name):
