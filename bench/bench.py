@@ -38,8 +38,9 @@ BENCH_SMIME_ITERS, BENCH_SMIME_REPS, BENCH_SKIP_NOTIFY=1, BENCH_NOTIFY_WATCHERS,
 BENCH_NOTIFY_PUBLISHES, BENCH_NOTIFY_RATE, BENCH_NOTIFY_ROUNDS,
 BENCH_SKIP_PRIVACY=1, BENCH_PRIVACY_ROUNDS, BENCH_PRIVACY_CG_CALLS,
 BENCH_PRIVACY_CG_RATE, BENCH_NET (the loopback /24, default 127.0.2), and
-those of bench/memsub.py and bench/policy_cost.py (`--only memsub`,
-`--only policycost`, BENCH_SKIP_MEMSUB=1, BENCH_SKIP_POLICYCOST=1). `bench.py
+those of bench/memsub.py, bench/policy_cost.py and bench/cluster_bench.py
+(`--only memsub`, `--only policycost`, `--only cluster`, BENCH_SKIP_MEMSUB=1,
+BENCH_SKIP_POLICYCOST=1, BENCH_SKIP_CLUSTER=1). `bench.py
 --only smime` runs the notify_smime section (bench/smime_bench.c) alone,
 without Kamailio; `--only notify` its end-to-end section (PS CPU per NOTIFY,
 clear against encrypted) alone; `--only privacy` the sip_privacy section
@@ -143,6 +144,17 @@ def proc_stat(pid):
 SCHEDSTAT = os.path.exists("/proc/self/schedstat")
 
 
+def group_cpu(pgid):
+    """{pid: CPU seconds} of every process in the process group pgid."""
+    out = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            st = proc_stat(d)
+            if st and st[0] == pgid:
+                out[int(d)] = st[1]
+    return out
+
+
 class Role:
     """One Kamailio role, started by scripts/role.sh in its own session, so
     that its processes form one process group led by the main PID."""
@@ -181,13 +193,7 @@ class Role:
 
     def group(self):
         """{pid: CPU seconds} of every process in the role's process group."""
-        out = {}
-        for d in os.listdir("/proc"):
-            if d.isdigit():
-                st = proc_stat(d)
-                if st and st[0] == self.pid:
-                    out[int(d)] = st[1]
-        return out
+        return group_cpu(self.pid)
 
     def rpc(self, *args, timeout=10):
         try:
@@ -474,7 +480,8 @@ def pct(sorted_vals, p):
 
 
 def sipp(scenario, user, tag, calls=1, rate=None, keys=None, auth=None, timeout=20,
-         limit=None, extra=()):
+         limit=None, extra=(), dst=None):
+    """One SIPp run as user, to the P-CSCF (or dst, "ip:port")."""
     os.makedirs(os.path.join(OUT_DIR, "sipp"), exist_ok=True)
     err = os.path.join(OUT_DIR, "sipp", f"{tag}-errors.log")
     if os.path.exists(err):
@@ -491,7 +498,7 @@ def sipp(scenario, user, tag, calls=1, rate=None, keys=None, auth=None, timeout=
     for k, v in (keys or {}).items():
         cmd += ["-key", k, v]
     cmd += ["-trace_rtt", "-rtt_freq", "1"]
-    cmd.append(f"{PCSCF_IP}:{SIP_PORT}")
+    cmd.append(dst or f"{PCSCF_IP}:{SIP_PORT}")
     cwd = os.path.join(OUT_DIR, "sipp")
     ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.monotonic()
@@ -2569,6 +2576,8 @@ def main():
     import policy_cost  # cost of policy size: bench/policy_cost.py
     mem = None if memsub.SKIP else memsub.measure()
     cost = None if policy_cost.SKIP else policy_cost.measure()
+    import cluster_bench  # PostgreSQL vs SQLite, 2 PS vs 1: bench/cluster_bench.py
+    clu = None if cluster_bench.SKIP else cluster_bench.measure()
     lines = []
     for arm, fixed, top in results:
         lines.append(fixed)
@@ -2590,6 +2599,8 @@ def main():
         text += memsub.table(mem) + "\n\n"
     if cost:
         text += policy_cost.table(cost) + "\n\n"
+    if clu:
+        text += cluster_bench.table(clu) + "\n\n"
     text += notes(results) + "\n" + auth_notes(results, sizes) + "\n"
     with open(os.path.join(OUT_DIR, "results.txt"), "w") as f:
         f.write(text)
@@ -2598,7 +2609,8 @@ def main():
                              "steps": tp and tp.steps, "callgrind": fx.ir}
                             for a, fx, tp in results],
                    "policy_size": sizes, "policy_bench": micro, "smime_bench": smime,
-                   "notify": notify, "privacy": privacy, "memsub": mem, "policycost": cost},
+                   "notify": notify, "privacy": privacy, "memsub": mem, "policycost": cost,
+                   "cluster": clu},
                   f, indent=1)
     print()
     print(text, end="")
@@ -2619,6 +2631,9 @@ def main():
     if (mem and not memsub.ok(mem)) or (cost and not policy_cost.ok(cost)):
         print("bench: the memory per subscription or policy cost section failed (see its lines)",
               file=sys.stderr)
+        rc = 1
+    if clu and not cluster_bench.ok(clu):
+        print("bench: the PostgreSQL vs SQLite (cluster) section failed (see its lines)", file=sys.stderr)
         rc = 1
     for name, during in DIED:
         print(f"bench: {name} DIED during {during} (see build/bench/logs/)", file=sys.stderr)
@@ -2667,8 +2682,10 @@ if __name__ == "__main__":
     sys.modules.setdefault("bench", sys.modules[__name__])
     import memsub  # noqa: E402
     import policy_cost  # noqa: E402
+    import cluster_bench  # noqa: E402
     only = {"smime": smime_only, "notify": notify_only,   # notify, privacy: see their sections
-            "privacy": privacy_only, "memsub": memsub.run_only, "policycost": policy_cost.run_only}
+            "privacy": privacy_only, "memsub": memsub.run_only, "policycost": policy_cost.run_only,
+            "cluster": cluster_bench.run_only}
     if sys.argv[1:] and (len(sys.argv) != 3 or sys.argv[1] != "--only" or sys.argv[2] not in only):
         print(f"usage: bench.py [--only {'|'.join(only)}]", file=sys.stderr)
         sys.exit(2)
