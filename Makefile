@@ -53,8 +53,9 @@ modules: ksrc $(MODSO)
 # The .so is installed by rename, so a running kamailio keeps the file it
 # mapped (rewriting it in place crashes it).
 # A module's Makefile names the shared pure C files of lib/ it links with a
-# line "# lib: name ..." (lib/name.c and lib/name.h); they are mirrored too.
-modlib = $(foreach n,$(shell sed -n 's/^\# lib: *//p' modules/$(1)/Makefile),lib/$(n).c lib/$(n).h)
+# line "# lib: name ..." (lib/name.h, and lib/name.c unless the piece is a
+# header only); they are mirrored too.
+modlib = $(foreach n,$(shell sed -n 's/^\# lib: *//p' modules/$(1)/Makefile),$(wildcard lib/$(n).c) lib/$(n).h)
 .SECONDEXPANSION:
 $(MODOUT)/modules/%.so: $$(wildcard modules/$$*/*.c modules/$$*/*.h modules/$$*/Makefile) $$(call modlib,$$*) $(KSRC)/.configured
 	@mkdir -p $(MODOUT)/obj/$* $(MODOUT)/modules

@@ -5,50 +5,8 @@
  */
 #include <string.h>
 
+#include "ascii.h"
 #include "sip_canon.h"
-
-static int _sip_canon_is_ws(int c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-static int _sip_canon_lower(int c)
-{
-	return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
-}
-
-static int _sip_canon_is_alpha(int c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static int _sip_canon_is_digit(int c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static int _sip_canon_is_alnum(int c)
-{
-	return _sip_canon_is_alpha(c) || _sip_canon_is_digit(c);
-}
-
-static int _sip_canon_hex(int c)
-{
-	if(c >= '0' && c <= '9')
-		return c - '0';
-	c = _sip_canon_lower(c);
-	if(c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-static void _sip_canon_trim(const char **s, const char **e)
-{
-	while(*s < *e && _sip_canon_is_ws((unsigned char)**s))
-		(*s)++;
-	while(*e > *s && _sip_canon_is_ws((unsigned char)(*e)[-1]))
-		(*e)--;
-}
 
 /* exact, ASCII case-insensitive token compare: never a prefix match */
 static int _sip_canon_eq_ci(const char *a, size_t alen, const char *b)
@@ -58,8 +16,7 @@ static int _sip_canon_eq_ci(const char *a, size_t alen, const char *b)
 	if(alen != strlen(b))
 		return 0;
 	for(i = 0; i < alen; i++)
-		if(_sip_canon_lower((unsigned char)a[i])
-				!= _sip_canon_lower((unsigned char)b[i]))
+		if(ascii_lower((unsigned char)a[i]) != ascii_lower((unsigned char)b[i]))
 			return 0;
 	return 1;
 }
@@ -67,8 +24,7 @@ static int _sip_canon_eq_ci(const char *a, size_t alen, const char *b)
 /* RFC 3261 user: unreserved / escaped / user-unreserved */
 static int _sip_canon_user_char(int c)
 {
-	return _sip_canon_is_alnum(c)
-		   || (c && strchr("-_.!~*'()&=+$,;?/", c) != NULL);
+	return ascii_is_alnum(c) || (c && strchr("-_.!~*'()&=+$,;?/", c) != NULL);
 }
 
 const char *sip_canon_host(
@@ -79,14 +35,14 @@ const char *sip_canon_host(
 
 	if(p < e && *p == '[') {
 		for(p++; p < e && *p != ']'; p++)
-			if(_sip_canon_hex((unsigned char)*p) < 0 && *p != ':' && *p != '.')
+			if(ascii_hex((unsigned char)*p) < 0 && *p != ':' && *p != '.')
 				return NULL;
 		if(p == e || p - h < 3)
 			return NULL;
 		p++;
 	} else {
 		while(p < e
-				&& (_sip_canon_is_alnum((unsigned char)*p) || *p == '-'
+				&& (ascii_is_alnum((unsigned char)*p) || *p == '-'
 						|| *p == '.'))
 			p++;
 	}
@@ -101,7 +57,7 @@ const char *sip_canon_host(
 		if(h[i] == '.' && (i + 1 == n || h[i + 1] == '.'))
 			return NULL;
 	for(*olen = 0; *olen < n; (*olen)++)
-		out[*olen] = (char)_sip_canon_lower((unsigned char)h[*olen]);
+		out[*olen] = (char)ascii_lower((unsigned char)h[*olen]);
 	out[n] = '\0';
 	return p;
 }
@@ -112,7 +68,7 @@ static int _sip_canon_nameaddr(const char **s, const char **e)
 {
 	const char *p, *lt, *gt;
 
-	_sip_canon_trim(s, e);
+	ascii_trim(s, e);
 	/* skip a quoted display name, then take <...> */
 	p = *s;
 	if(p < *e && *p == '"') {
@@ -130,7 +86,7 @@ static int _sip_canon_nameaddr(const char **s, const char **e)
 			return -1;
 		*s = lt + 1;
 		*e = gt;
-		_sip_canon_trim(s, e);
+		ascii_trim(s, e);
 	} else if(p != *s) {
 		return -1; /* display name without <uri> */
 	}
@@ -151,7 +107,7 @@ static int _sip_canon_other(
 		c = (unsigned char)s[i];
 		if(c <= 0x20 || c == 0x7f || c == '<' || c == '>' || c == '"')
 			return -1;
-		out[i] = (char)(s + i < p ? _sip_canon_lower(c) : c);
+		out[i] = (char)(s + i < p ? ascii_lower(c) : c);
 	}
 	out[i] = '\0';
 	return (int)i;
@@ -168,8 +124,8 @@ static int _sip_canon_user(
 		if(c == '%') {
 			if(at - p < 3)
 				return -1;
-			hi = _sip_canon_hex((unsigned char)p[1]);
-			lo = _sip_canon_hex((unsigned char)p[2]);
+			hi = ascii_hex((unsigned char)p[1]);
+			lo = ascii_hex((unsigned char)p[2]);
 			if(hi < 0 || lo < 0)
 				return -1;
 			c = hi * 16 + lo;
@@ -220,10 +176,10 @@ int sip_canon_uri(const char *uri, size_t len, unsigned flags, char *out,
 
 	/* scheme */
 	p = s;
-	if(p == e || !_sip_canon_is_alpha((unsigned char)*p))
+	if(p == e || !ascii_is_alpha((unsigned char)*p))
 		return -1;
 	while(p < e
-			&& (_sip_canon_is_alnum((unsigned char)*p) || *p == '+' || *p == '-'
+			&& (ascii_is_alnum((unsigned char)*p) || *p == '+' || *p == '-'
 					|| *p == '.'))
 		p++;
 	if(p == e || *p != ':')
@@ -259,7 +215,7 @@ int sip_canon_uri(const char *uri, size_t len, unsigned flags, char *out,
 	/* port, then nothing but parameters or headers */
 	if(p < e && *p == ':') {
 		const char *d = ++p;
-		while(p < e && _sip_canon_is_digit((unsigned char)*p))
+		while(p < e && ascii_is_digit((unsigned char)*p))
 			p++;
 		if(p == d || p - d > 5)
 			return -1;

@@ -39,6 +39,7 @@ for h in "$top"/fuzz/*_fuzz.c; do
 	what=${name#"$mod"_}                       # e.g. policy
 	srcs=$(grep -L '^#include "\(core\|modules\)/' "$top/modules/$mod"/*.c)
 	for l in $(sed -n 's/^# lib: *//p' "$top/modules/$mod/Makefile" 2>/dev/null); do
+		[ -f "$top/lib/$l.c" ] || continue    # a header-only piece
 		# Kamailio glue shared in lib/ is not linked into tests
 		grep -q '^#include "\(core\|lib/srdb1\)/' "$top/lib/$l.c" || srcs="$srcs $top/lib/$l.c"
 	done

@@ -40,6 +40,7 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
+#include "ascii.h"
 #include "policy.h"
 #include "sip_canon.h"
 
@@ -154,39 +155,6 @@ enum
 
 /* ---------------------------------------------------------------- text */
 
-static int _wa_is_ws(int c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-static int _wa_lower(int c)
-{
-	return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
-}
-
-static int _wa_is_digit(int c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static int _wa_hex(int c)
-{
-	if(c >= '0' && c <= '9')
-		return c - '0';
-	c = _wa_lower(c);
-	if(c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-static void _wa_trim(const char **s, const char **e)
-{
-	while(*s < *e && _wa_is_ws((unsigned char)**s))
-		(*s)++;
-	while(*e > *s && _wa_is_ws((unsigned char)(*e)[-1]))
-		(*e)--;
-}
-
 /* exact, ASCII case-insensitive token compare: never a prefix match */
 static int _wa_eq_ci(const char *a, size_t alen, const char *b, size_t blen)
 {
@@ -195,7 +163,7 @@ static int _wa_eq_ci(const char *a, size_t alen, const char *b, size_t blen)
 	if(alen != blen)
 		return 0;
 	for(i = 0; i < alen; i++)
-		if(_wa_lower((unsigned char)a[i]) != _wa_lower((unsigned char)b[i]))
+		if(ascii_lower((unsigned char)a[i]) != ascii_lower((unsigned char)b[i]))
 			return 0;
 	return 1;
 }
@@ -238,7 +206,7 @@ static int _wa_domain(const char *s, size_t len, char *out, size_t size)
 	const char *e = s + len, *p;
 	size_t n;
 
-	_wa_trim(&s, &e);
+	ascii_trim(&s, &e);
 	p = sip_canon_host(s, e, out, size, &n);
 	if(p == NULL || p != e)
 		return -1;
@@ -253,7 +221,7 @@ static int _wa_num(const char **p, const char *e, int digits, int *v)
 
 	*v = 0;
 	for(i = 0; i < digits; i++) {
-		if(*p >= e || !_wa_is_digit((unsigned char)**p))
+		if(*p >= e || !ascii_is_digit((unsigned char)**p))
 			return -1;
 		*v = *v * 10 + (**p - '0');
 		(*p)++;
@@ -284,7 +252,7 @@ static int _wa_parse_time(const char *s, size_t len, int64_t *out)
 	int Y, M, D, h, m, sec, oh = 0, om = 0, sign = 0, frac = 0, dim;
 	int64_t t;
 
-	_wa_trim(&s, &e);
+	ascii_trim(&s, &e);
 	p = s;
 	if(_wa_num(&p, e, 4, &Y) || p >= e || *p++ != '-' || _wa_num(&p, e, 2, &M)
 			|| p >= e || *p++ != '-' || _wa_num(&p, e, 2, &D) || p >= e
@@ -296,7 +264,7 @@ static int _wa_parse_time(const char *s, size_t len, int64_t *out)
 		return -1;
 	if(p < e && *p == '.') {
 		const char *d = ++p;
-		for(; p < e && _wa_is_digit((unsigned char)*p); p++)
+		for(; p < e && ascii_is_digit((unsigned char)*p); p++)
 			if(*p != '0')
 				frac = 1;
 		if(p == d)
@@ -565,14 +533,14 @@ static int _wa_compile_sphere(_wa_bld_t *b, xmlNodePtr sp)
 	cond.type = _WA_C_SPHERE;
 	cond.first = b->nspheres;
 	for(i = 0; v[i]; i++)
-		v[i] = (char)_wa_lower((unsigned char)v[i]);
+		v[i] = (char)ascii_lower((unsigned char)v[i]);
 	/* RFC 4745 7.2: blank separated tokens, ORed, case-insensitive */
 	for(s = v; *s;) {
-		while(*s && _wa_is_ws((unsigned char)*s))
+		while(*s && ascii_is_ws((unsigned char)*s))
 			s++;
 		if(!*s)
 			break;
-		for(e = s; *e && !_wa_is_ws((unsigned char)*e); e++)
+		for(e = s; *e && !ascii_is_ws((unsigned char)*e); e++)
 			;
 		_wa_put_str(b, s, (size_t)(e - s), &ref);
 		_WA_PUT(b, spheres, nspheres, &ref);
@@ -677,7 +645,7 @@ static int _wa_sub_handling(xmlNodePtr n, int *unknown)
 		return ret;
 	s = v;
 	e = v + strlen(v);
-	_wa_trim(&s, &e); /* xs:token */
+	ascii_trim(&s, &e); /* xs:token */
 	for(i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
 		if((size_t)(e - s) == strlen(vals[i].name)
 				&& memcmp(s, vals[i].name, (size_t)(e - s)) == 0) {
@@ -695,13 +663,13 @@ static int _wa_hexattr(const char *v, size_t want, char *out)
 	const char *s = v, *e = v + strlen(v);
 	size_t i;
 
-	_wa_trim(&s, &e);
+	ascii_trim(&s, &e);
 	if((size_t)(e - s) != want)
 		return -1;
 	for(i = 0; i < want; i++) {
-		if(_wa_hex((unsigned char)s[i]) < 0)
+		if(ascii_hex((unsigned char)s[i]) < 0)
 			return -1;
-		out[i] = (char)_wa_lower((unsigned char)s[i]);
+		out[i] = (char)ascii_lower((unsigned char)s[i]);
 	}
 	out[want] = '\0';
 	return 0;
@@ -725,7 +693,7 @@ static int _wa_compile_auth(_wa_bld_t *b, _wa_rule_t *r, xmlNodePtr a)
 	}
 	s = method;
 	e = method + strlen(method);
-	_wa_trim(&s, &e);
+	ascii_trim(&s, &e);
 	if(!_wa_eq_ci(s, (size_t)(e - s), "digest", 6)) {
 		/* the caller cannot verify it: it must fail closed */
 		r->flags |= _WA_R_AUTH_UNKNOWN;
@@ -739,7 +707,7 @@ static int _wa_compile_auth(_wa_bld_t *b, _wa_rule_t *r, xmlNodePtr a)
 	if(transport != NULL) {
 		s = transport;
 		e = transport + strlen(transport);
-		_wa_trim(&s, &e);
+		ascii_trim(&s, &e);
 		if(!_wa_eq_ci(s, (size_t)(e - s), "tls", 3))
 			goto out;
 		rec.flags |= _WA_CRED_TLS;
@@ -770,7 +738,7 @@ static int _wa_compile_auth(_wa_bld_t *b, _wa_rule_t *r, xmlNodePtr a)
 		/* it goes into a quoted-string of WWW-Authenticate */
 		s = realm;
 		e = realm + strlen(realm);
-		_wa_trim(&s, &e);
+		ascii_trim(&s, &e);
 		if(s == e)
 			goto out;
 		for(; s < e; s++)
@@ -778,7 +746,7 @@ static int _wa_compile_auth(_wa_bld_t *b, _wa_rule_t *r, xmlNodePtr a)
 					|| *s == '\\')
 				goto out;
 		s = realm;
-		_wa_trim(&s, &e);
+		ascii_trim(&s, &e);
 		_wa_put_str(b, s, (size_t)(e - s), &rec.realm);
 	}
 	_WA_PUT(b, creds, ncreds, &rec);
@@ -1298,7 +1266,7 @@ int wa_policy_eval(const wa_policy_t *p, const char *watcher_uri, size_t len,
 	}
 	if(sphere != NULL) {
 		se = sphere + strlen(sphere);
-		_wa_trim(&sphere, &se);
+		ascii_trim(&sphere, &se);
 		slen = (size_t)(se - sphere);
 		if(slen == 0)
 			sphere = NULL; /* no sphere information */
