@@ -239,6 +239,7 @@ static int child_init(int rank)
 static void mod_destroy(void)
 {
 	sp_winfo_mod_destroy();
+	sp_topo_guard_destroy();
 	sp_db_destroy();
 }
 

@@ -70,8 +70,9 @@ static int _sp_topo_guard_out(sr_event_param_t *evp)
 	char *rpl = NULL;
 	int n = -1;
 
+	/* _sp_topo_on NULL: only after mod_destroy, when nothing is sent */
 	if(out == NULL || out->s == NULL || out->len <= 0 || evp->dst == NULL
-			|| !*_sp_topo_on)
+			|| _sp_topo_on == NULL || !*_sp_topo_on)
 		return 0;
 	su2ip_addr(&dst, &evp->dst->to);
 	if(sp_trust_ip(&dst))
@@ -175,6 +176,14 @@ int sp_topo_guard_init(void)
 	LM_INFO("topology guard on: nothing leaves toward an untrusted hop with"
 			" the trust domain in its Via, Route, Record-Route or Contact\n");
 	return 0;
+}
+
+void sp_topo_guard_destroy(void)
+{
+	if(_sp_topo_on != NULL) {
+		shm_free(_sp_topo_on);
+		_sp_topo_on = NULL;
+	}
 }
 
 void sp_topo_guard_rpc(rpc_t *rpc, void *ctx)

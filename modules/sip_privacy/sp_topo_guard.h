@@ -40,6 +40,9 @@ extern stat_export_t sp_topo_guard_stats[];
  * loaded (after sip_privacy). 0, or -1 with an error logged. */
 int sp_topo_guard_init(void);
 
+/* mod_destroy: the shared on/off switch freed */
+void sp_topo_guard_destroy(void);
+
 /* RPC sip_privacy.topology_guard [0|1]: the state, switched when given. */
 extern const char *sp_topo_guard_rpc_doc[2];
 void sp_topo_guard_rpc(rpc_t *rpc, void *ctx);

@@ -16,6 +16,7 @@
  * an empty one where the file is missing, so Kamailio would otherwise start
  * and then lose every write, or fail later without naming the file.
  */
+#include <stdlib.h>
 #include <unistd.h>
 #include <sqlite3.h>
 
@@ -38,6 +39,7 @@ static stat_var *_sqlite_busy_timeouts = NULL;
 static stat_var *_sqlite_busy_connections = NULL;
 
 static int mod_init(void);
+static void mod_destroy(void);
 
 static int sqlite_busy_handler(void *arg, int count)
 {
@@ -96,12 +98,39 @@ static int sqlite_busy_check_open(sqlite3 *db, char **err)
 	return SQLITE_OK;
 }
 
+/* A connection refused here makes sqlite3_open_v2() fail, and SQLite hands
+ * the caller a handle still to be closed with sqlite3_close(); db_sqlite
+ * drops it (5.6.3 dbase.c). The refused ones are kept and closed when the
+ * process exits (a refused start-up: right away) or at module destroy. */
+#define SQLITE_BUSY_REFUSED_MAX 16
+static sqlite3 *_sqlite_busy_refused[SQLITE_BUSY_REFUSED_MAX];
+static int _sqlite_busy_nrefused = 0;
+
+static void sqlite_busy_close_refused(void)
+{
+	while(_sqlite_busy_nrefused > 0)
+		sqlite3_close_v2(_sqlite_busy_refused[--_sqlite_busy_nrefused]);
+}
+
+static void sqlite_busy_keep_refused(sqlite3 *db)
+{
+	static int at_exit = 0;
+
+	if(!at_exit)
+		at_exit = atexit(sqlite_busy_close_refused) == 0;
+	if(_sqlite_busy_nrefused < SQLITE_BUSY_REFUSED_MAX)
+		_sqlite_busy_refused[_sqlite_busy_nrefused++] = db;
+}
+
 static int sqlite_busy_on_open(
 		sqlite3 *db, char **err, const struct sqlite3_api_routines *api)
 {
 	sqlite3_busy_handler(db, sqlite_busy_handler, NULL);
-	if(_sqlite_busy_open_check && sqlite_busy_check_open(db, err) != SQLITE_OK)
+	if(_sqlite_busy_open_check
+			&& sqlite_busy_check_open(db, err) != SQLITE_OK) {
+		sqlite_busy_keep_refused(db);
 		return SQLITE_ERROR;
+	}
 	if(_sqlite_busy_connections)
 		update_stat(_sqlite_busy_connections, 1);
 	LM_DBG("busy handler set on SQLite connection %p\n", (void *)db);
@@ -154,7 +183,7 @@ struct module_exports exports = {
 	0,               /* response handling function */
 	mod_init,        /* module init function */
 	0,               /* per-child init function */
-	0                /* module destroy function */
+	mod_destroy      /* module destroy function */
 };
 /* clang-format on */
 
@@ -197,4 +226,9 @@ static int mod_init(void)
 			" (SQLite %s)\n",
 			_sqlite_busy_timeout, sqlite3_libversion());
 	return 0;
+}
+
+static void mod_destroy(void)
+{
+	sqlite_busy_close_refused();
 }
